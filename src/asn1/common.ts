@@ -5,7 +5,7 @@
  */
 import { DecodeError, EncodeError } from './errors.js';
 import { eidCheckDigitsValid, eidFromBytes, eidToBytes, iccidFromBytes, iccidToBytes } from './identifiers.js';
-import { type Codec, fail, octetString, opaque, warn } from './schema.js';
+import { type Codec, fail, implicitOpaque, octetString, opaque, warn } from './schema.js';
 import { encodeTlv, isConstructed, type Tlv } from './tlv.js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -73,3 +73,5 @@ export const versionType = (tag: number): Codec<Uint8Array> => octetString(tag, 
 export const Certificate = opaque('Certificate', [0x30]);
 /** SubjectPublicKeyInfo (RFC 5280), carried byte-exact. */
 export const SubjectPublicKeyInfo = opaque('SubjectPublicKeyInfo', [0x30]);
+/** `[n] Certificate` inside an automatically tagged SEQUENCE: IMPLICIT, so A5 holds the certificate's children. */
+export const implicitCertificate = (tag: number): Codec<Uint8Array> => implicitOpaque('Certificate', tag);
