@@ -1,0 +1,192 @@
+/**
+ * Applies one recorded write intent to SQLite, inside the caller's transaction (a SAVEPOINT per commit).
+ * Preconditions are checked here and thrown as ConflictError / NotFoundError; SQLite constraint failures
+ * are mapped to the same errors by `mapSqliteError`, so callers see one vocabulary whatever caught it.
+ */
+import type Database from 'better-sqlite3';
+import { EimError, InvalidArgumentError } from '../../errors.js';
+import { applyPatch, type Intent } from '../change-set.js';
+import { ConflictError, NotFoundError, StoreError } from '../errors.js';
+import type { AssociationRecord, EuiccRecord, NotificationRecord, OperationRecord } from '../records.js';
+import {
+  associationCodec,
+  auditCodec,
+  credentialCodec,
+  euiccCodec,
+  insertSql,
+  notificationCodec,
+  operationCodec,
+  pick,
+  profileCodec,
+  profileHistoryCodec,
+} from './row-codec.js';
+
+export interface ApplyContext {
+  /** A cached prepared statement. */
+  stmt(sql: string): Database.Statement;
+  now(): number;
+}
+
+const SQL = {
+  upsertEuicc: insertSql(euiccCodec, { upsertKey: ['eid'] }),
+  getEuicc: 'SELECT * FROM euiccs WHERE eid = ?',
+  deleteLabels: 'DELETE FROM euicc_labels WHERE eid = ?',
+  insertLabel: 'INSERT INTO euicc_labels (eid, label) VALUES (?, ?) ON CONFLICT DO NOTHING',
+  deleteEuicc: 'DELETE FROM euiccs WHERE eid = ?',
+  deleteHistoryOfEid: 'DELETE FROM profile_history WHERE eid = ?',
+  deleteCredentialsOfEid: 'DELETE FROM device_credentials WHERE eid = ?',
+  upsertAssociation: insertSql(associationCodec, { upsertKey: ['eim_id', 'eid'] }),
+  getAssociation: 'SELECT * FROM associations WHERE eim_id = ? AND eid = ?',
+  deleteAssociation: 'DELETE FROM associations WHERE eim_id = ? AND eid = ?',
+  setCounter: 'UPDATE associations SET counter_value = ?, updated_at = ? WHERE eim_id = ? AND eid = ?',
+  upsertProfile: insertSql(profileCodec, { upsertKey: ['eid', 'iccid'] }),
+  deleteProfile: 'DELETE FROM profiles WHERE eid = ? AND iccid = ?',
+  iccidsOfEid: 'SELECT iccid FROM profiles WHERE eid = ?',
+  insertHistory: insertSql(profileHistoryCodec, { omit: ['id'] }),
+  insertOperation: insertSql(operationCodec),
+  getOperation: 'SELECT * FROM operations WHERE id = ?',
+  updateOperation: `UPDATE operations SET ${operationCodec.columns.filter((c) => c !== 'id').map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`,
+  insertNotification: insertSql(notificationCodec, { ignoreConflict: true }),
+  getNotification: 'SELECT * FROM notifications WHERE eid = ? AND seq_number = ?',
+  updateNotification: `UPDATE notifications SET ${notificationCodec.columns
+    .filter((c) => c !== 'eid' && c !== 'seq_number')
+    .map((c) => `${c} = @${c}`)
+    .join(', ')} WHERE eid = @eid AND seq_number = @seq_number`,
+  insertAudit: insertSql(auditCodec, { omit: ['id'] }),
+  upsertCredential: insertSql(credentialCodec, { upsertKey: ['endpoint'] }),
+  deleteCredential: 'DELETE FROM device_credentials WHERE endpoint = ?',
+} as const;
+
+type Row = Record<string, unknown>;
+
+function writeEuicc(ctx: ApplyContext, record: EuiccRecord): void {
+  ctx.stmt(SQL.upsertEuicc).run(euiccCodec.toRow(record));
+  ctx.stmt(SQL.deleteLabels).run(record.eid);
+  for (const label of record.labels) ctx.stmt(SQL.insertLabel).run(record.eid, label);
+}
+
+function euiccExists(ctx: ApplyContext, eid: string): boolean {
+  return ctx.stmt(SQL.getEuicc).get(eid) !== undefined;
+}
+
+/** `updatedAt` is the caller's when given (tests drive a clock), else the store's now. */
+function touched<T extends { updatedAt: number }>(ctx: ApplyContext, merged: T, patch: object): T {
+  return 'updatedAt' in patch && (patch as { updatedAt?: number }).updatedAt !== undefined ? merged : { ...merged, updatedAt: ctx.now() };
+}
+
+export function applyIntent(ctx: ApplyContext, intent: Intent): void {
+  switch (intent.op) {
+    case 'putEuicc':
+      writeEuicc(ctx, intent.record);
+      return;
+    case 'patchEuicc': {
+      const row = ctx.stmt(SQL.getEuicc).get(intent.eid) as Row | undefined;
+      if (row === undefined) throw new NotFoundError(`eUICC ${intent.eid} does not exist`);
+      writeEuicc(ctx, touched(ctx, applyPatch(euiccCodec.fromRow(row), intent.patch), intent.patch));
+      return;
+    }
+    case 'deleteEuicc':
+      ctx.stmt(SQL.deleteCredentialsOfEid).run(intent.eid);
+      ctx.stmt(SQL.deleteHistoryOfEid).run(intent.eid);
+      // Labels, associations and profiles go by ON DELETE CASCADE.
+      ctx.stmt(SQL.deleteEuicc).run(intent.eid);
+      return;
+    case 'putAssociation': {
+      const row = ctx.stmt(SQL.getAssociation).get(intent.record.eimId, intent.record.eid) as Row | undefined;
+      if (row !== undefined && (row['counter_value'] as number) > intent.record.counterValue) {
+        throw new ConflictError(`counterValue of ${intent.record.eimId}/${intent.record.eid} can not go down (${String(row['counter_value'])} -> ${intent.record.counterValue})`);
+      }
+      ctx.stmt(SQL.upsertAssociation).run(associationCodec.toRow(intent.record));
+      return;
+    }
+    case 'patchAssociation': {
+      const row = ctx.stmt(SQL.getAssociation).get(intent.eimId, intent.eid) as Row | undefined;
+      if (row === undefined) throw new NotFoundError(`association ${intent.eimId}/${intent.eid} does not exist`);
+      const merged: AssociationRecord = touched(ctx, applyPatch(associationCodec.fromRow(row), intent.patch), intent.patch);
+      ctx.stmt(SQL.upsertAssociation).run(associationCodec.toRow(merged));
+      return;
+    }
+    case 'deleteAssociation':
+      ctx.stmt(SQL.deleteAssociation).run(intent.eimId, intent.eid);
+      return;
+    case 'setCounterValue': {
+      const row = ctx.stmt(SQL.getAssociation).get(intent.eimId, intent.eid) as Row | undefined;
+      if (row === undefined) throw new NotFoundError(`association ${intent.eimId}/${intent.eid} does not exist`);
+      const stored = row['counter_value'] as number;
+      if (stored !== intent.expected) {
+        throw new ConflictError(`counterValue of ${intent.eimId}/${intent.eid} is ${stored}, expected ${intent.expected}`);
+      }
+      if (intent.value <= stored) {
+        throw new ConflictError(`counterValue of ${intent.eimId}/${intent.eid} only goes up (${stored} -> ${intent.value} refused)`);
+      }
+      ctx.stmt(SQL.setCounter).run(intent.value, ctx.now(), intent.eimId, intent.eid);
+      return;
+    }
+    case 'putProfile':
+      ctx.stmt(SQL.upsertProfile).run(profileCodec.toRow(intent.record));
+      return;
+    case 'deleteProfile':
+      ctx.stmt(SQL.deleteProfile).run(intent.eid, intent.iccid);
+      return;
+    case 'replaceProfiles': {
+      if (!euiccExists(ctx, intent.eid)) throw new NotFoundError(`eUICC ${intent.eid} does not exist`);
+      const keep = new Set(intent.profiles.map((p) => p.iccid));
+      for (const { iccid } of ctx.stmt(SQL.iccidsOfEid).all(intent.eid) as { iccid: string }[]) {
+        if (!keep.has(iccid)) ctx.stmt(SQL.deleteProfile).run(intent.eid, iccid);
+      }
+      for (const p of intent.profiles) ctx.stmt(SQL.upsertProfile).run(profileCodec.toRow(p));
+      return;
+    }
+    case 'addProfileHistory':
+      ctx.stmt(SQL.insertHistory).run(pick(profileHistoryCodec.toRow({ ...intent.entry, id: 0 }), ['id']));
+      return;
+    case 'insertOperation':
+      ctx.stmt(SQL.insertOperation).run(operationCodec.toRow(intent.record));
+      return;
+    case 'updateOperation': {
+      const row = ctx.stmt(SQL.getOperation).get(intent.id) as Row | undefined;
+      if (row === undefined) throw new NotFoundError(`operation ${intent.id} does not exist`);
+      const current = operationCodec.fromRow(row);
+      if (intent.expectedState && !intent.expectedState.includes(current.state)) {
+        throw new ConflictError(`operation ${intent.id} is ${current.state}, expected ${intent.expectedState.join(' or ')}`);
+      }
+      const merged: OperationRecord = touched(ctx, applyPatch(current, intent.patch), intent.patch);
+      ctx.stmt(SQL.updateOperation).run(operationCodec.toRow(merged));
+      return;
+    }
+    case 'insertNotification':
+      ctx.stmt(SQL.insertNotification).run(notificationCodec.toRow(intent.record));
+      return;
+    case 'patchNotification': {
+      const row = ctx.stmt(SQL.getNotification).get(intent.eid, intent.seqNumber) as Row | undefined;
+      if (row === undefined) throw new NotFoundError(`notification ${intent.eid}#${intent.seqNumber} does not exist`);
+      const merged: NotificationRecord = applyPatch(notificationCodec.fromRow(row), intent.patch);
+      ctx.stmt(SQL.updateNotification).run(notificationCodec.toRow(merged));
+      return;
+    }
+    case 'appendAudit':
+      ctx.stmt(SQL.insertAudit).run(pick(auditCodec.toRow({ ...intent.entry, id: 0 }), ['id']));
+      return;
+    case 'putCredential':
+      ctx.stmt(SQL.upsertCredential).run(credentialCodec.toRow(intent.record));
+      return;
+    case 'deleteCredential':
+      ctx.stmt(SQL.deleteCredential).run(intent.endpoint);
+      return;
+  }
+}
+
+/** Maps what SQLite threw while applying intents onto the store's errors; our own errors pass through. */
+export function mapSqliteError(error: unknown): Error {
+  if (error instanceof EimError) return error;
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    return new ConflictError(`duplicate key: ${message}`, { cause: error });
+  }
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+    return new NotFoundError('the record refers to an eUICC that does not exist', { cause: error });
+  }
+  if (code === 'SQLITE_CONSTRAINT_NOTNULL') return new InvalidArgumentError('record', `a required field is missing (${message})`, { cause: error });
+  return new StoreError(`storage engine failed: ${message}`, { cause: error });
+}

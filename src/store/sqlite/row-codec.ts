@@ -1,0 +1,203 @@
+/**
+ * Mapping between store records and SQLite rows, one descriptor per table: SQL NULL is an absent field,
+ * booleans are 0/1, JSON is TEXT, bytes are BLOB. Blobs come back from better-sqlite3 as Buffer and are
+ * copied into plain Uint8Array here, at the boundary, so no Buffer leaks out of the store.
+ */
+import type {
+  AssociationRecord,
+  AuditEntry,
+  DeviceCredentialRecord,
+  EuiccRecord,
+  NotificationRecord,
+  OperationRecord,
+  ProfileHistoryEntry,
+  ProfileRecord,
+} from '../records.js';
+
+type Kind = 'text' | 'int' | 'bool' | 'json' | 'bytes';
+
+export interface TableCodec<T> {
+  table: string;
+  /** Column names, in declaration order. */
+  columns: readonly string[];
+  /** Named parameters for every column (absent fields bound as NULL). */
+  toRow(record: T): Record<string, unknown>;
+  fromRow(row: Record<string, unknown>): T;
+}
+
+function encode(kind: Kind, value: unknown): unknown {
+  if (value === undefined) return null;
+  switch (kind) {
+    case 'bool':
+      return value ? 1 : 0;
+    case 'json':
+      return JSON.stringify(value);
+    case 'bytes': {
+      const u8 = value as Uint8Array;
+      return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    }
+    default:
+      return value;
+  }
+}
+
+function decode(kind: Kind, value: unknown): unknown {
+  switch (kind) {
+    case 'bool':
+      return value === 1;
+    case 'json':
+      return JSON.parse(value as string);
+    case 'bytes':
+      return new Uint8Array(value as Uint8Array);
+    default:
+      return value;
+  }
+}
+
+function codec<T>(table: string, spec: readonly [field: string, column: string, kind: Kind][]): TableCodec<T> {
+  return {
+    table,
+    columns: spec.map(([, c]) => c),
+    toRow(record) {
+      const row: Record<string, unknown> = {};
+      for (const [f, c, k] of spec) row[c] = encode(k, (record as Record<string, unknown>)[f]);
+      return row;
+    },
+    fromRow(row) {
+      const out: Record<string, unknown> = {};
+      for (const [f, c, k] of spec) {
+        const v = row[c];
+        if (v !== null && v !== undefined) out[f] = decode(k, v);
+      }
+      return out as T;
+    },
+  };
+}
+
+export const euiccCodec = codec<EuiccRecord>('euiccs', [
+  ['eid', 'eid', 'text'],
+  ['createdAt', 'created_at', 'int'],
+  ['updatedAt', 'updated_at', 'int'],
+  ['lastContactAt', 'last_contact_at', 'int'],
+  ['endpoint', 'endpoint', 'text'],
+  ['labels', 'labels', 'json'],
+  ['euiccCertificate', 'euicc_certificate', 'bytes'],
+  ['eumCertificate', 'eum_certificate', 'bytes'],
+  ['ciPkId', 'ci_pk_id', 'bytes'],
+  ['ipaCapabilities', 'ipa_capabilities', 'json'],
+  ['euiccInfo2', 'euicc_info2', 'json'],
+  ['defaultSmdpAddress', 'default_smdp_address', 'text'],
+  ['resync', 'resync', 'json'],
+]);
+
+export const associationCodec = codec<AssociationRecord>('associations', [
+  ['eimId', 'eim_id', 'text'],
+  ['eid', 'eid', 'text'],
+  ['counterValue', 'counter_value', 'int'],
+  ['associationToken', 'association_token', 'int'],
+  ['eimEntries', 'eim_entries', 'json'],
+  ['state', 'state', 'text'],
+  ['updatedAt', 'updated_at', 'int'],
+]);
+
+export const profileCodec = codec<ProfileRecord>('profiles', [
+  ['eid', 'eid', 'text'],
+  ['iccid', 'iccid', 'text'],
+  ['aid', 'aid', 'text'],
+  ['state', 'state', 'text'],
+  ['profileClass', 'profile_class', 'text'],
+  ['nickname', 'nickname', 'text'],
+  ['serviceProviderName', 'service_provider_name', 'text'],
+  ['profileName', 'profile_name', 'text'],
+  ['fallbackAttribute', 'fallback_attribute', 'bool'],
+  ['policyRules', 'policy_rules', 'json'],
+  ['lastVerifiedAt', 'last_verified_at', 'int'],
+  ['updatedAt', 'updated_at', 'int'],
+]);
+
+export const profileHistoryCodec = codec<ProfileHistoryEntry>('profile_history', [
+  ['id', 'id', 'int'],
+  ['eid', 'eid', 'text'],
+  ['iccid', 'iccid', 'text'],
+  ['at', 'at', 'int'],
+  ['change', 'change', 'text'],
+  ['operationId', 'operation_id', 'text'],
+]);
+
+export const operationCodec = codec<OperationRecord>('operations', [
+  ['id', 'id', 'text'],
+  ['eid', 'eid', 'text'],
+  ['kind', 'kind', 'text'],
+  ['params', 'params', 'json'],
+  ['state', 'state', 'text'],
+  ['counterValue', 'counter_value', 'int'],
+  ['eimTransactionId', 'eim_transaction_id', 'bytes'],
+  ['packageDer', 'package_der', 'bytes'],
+  ['attempts', 'attempts', 'int'],
+  ['createdAt', 'created_at', 'int'],
+  ['updatedAt', 'updated_at', 'int'],
+  ['sentAt', 'sent_at', 'int'],
+  ['completedAt', 'completed_at', 'int'],
+  ['notBefore', 'not_before', 'int'],
+  ['expiresAt', 'expires_at', 'int'],
+  ['result', 'result', 'json'],
+  ['errorCode', 'error_code', 'text'],
+  ['errorMessage', 'error_message', 'text'],
+  ['campaignId', 'campaign_id', 'text'],
+  ['idempotencyKey', 'idempotency_key', 'text'],
+]);
+
+export const notificationCodec = codec<NotificationRecord>('notifications', [
+  ['eid', 'eid', 'text'],
+  ['seqNumber', 'seq_number', 'int'],
+  ['kind', 'kind', 'text'],
+  ['iccid', 'iccid', 'text'],
+  ['notificationAddress', 'notification_address', 'text'],
+  ['payload', 'payload', 'bytes'],
+  ['receivedAt', 'received_at', 'int'],
+  ['forwardState', 'forward_state', 'text'],
+  ['forwardAttempts', 'forward_attempts', 'int'],
+  ['nextForwardAt', 'next_forward_at', 'int'],
+  ['ackState', 'ack_state', 'text'],
+]);
+
+export const auditCodec = codec<AuditEntry>('audit', [
+  ['id', 'id', 'int'],
+  ['at', 'at', 'int'],
+  ['actor', 'actor', 'text'],
+  ['action', 'action', 'text'],
+  ['eid', 'eid', 'text'],
+  ['operationId', 'operation_id', 'text'],
+  ['outcome', 'outcome', 'text'],
+  ['reason', 'reason', 'text'],
+  ['detail', 'detail', 'json'],
+]);
+
+export const credentialCodec = codec<DeviceCredentialRecord>('device_credentials', [
+  ['endpoint', 'endpoint', 'text'],
+  ['eid', 'eid', 'text'],
+  ['pskIdentity', 'psk_identity', 'text'],
+  ['psk', 'psk', 'bytes'],
+  ['certificateFingerprint', 'certificate_fingerprint', 'text'],
+]);
+
+/** `INSERT INTO t (…) VALUES (@…)`, optionally `ON CONFLICT (key) DO UPDATE` every other column. */
+export function insertSql(c: TableCodec<unknown>, options: { omit?: readonly string[]; upsertKey?: readonly string[]; ignoreConflict?: boolean } = {}): string {
+  const cols = c.columns.filter((col) => !options.omit?.includes(col));
+  let sql = `INSERT INTO ${c.table} (${cols.join(', ')}) VALUES (${cols.map((col) => `@${col}`).join(', ')})`;
+  if (options.upsertKey) {
+    const keys = options.upsertKey;
+    const set = cols.filter((col) => !keys.includes(col)).map((col) => `${col} = excluded.${col}`);
+    sql += ` ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${set.join(', ')}`;
+  } else if (options.ignoreConflict) {
+    sql += ' ON CONFLICT DO NOTHING';
+  }
+  return sql;
+}
+
+/** Drops named parameters that the statement does not use (better-sqlite3 refuses unknown ones). */
+export function pick(row: Record<string, unknown>, omit: readonly string[]): Record<string, unknown> {
+  const out = { ...row };
+  for (const k of omit) delete out[k];
+  return out;
+}
