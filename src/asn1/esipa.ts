@@ -13,6 +13,7 @@ import {
   IpaEuiccDataRequest,
   IpaEuiccDataResponse,
   pendingNotificationList,
+  ReceivedPendingNotification,
   ProfileDownloadTriggerRequest,
   ProfileDownloadTriggerResult,
 } from './ipa-euicc-data.js';
@@ -22,7 +23,6 @@ import {
   CancelSessionResponseOpaqueBody,
   CtxParams1,
   EUICCInfo1,
-  PendingNotification,
   PrepareDownloadResponse,
   ServerSigned1,
   SmdpSigned2,
@@ -251,7 +251,7 @@ export type ProvideEimPackageResultResponse = Infer<typeof ProvideEimPackageResu
 export const HandleNotificationEsipa = explicit(
   0xbf3d,
   choice('HandleNotificationEsipa', {
-    pendingNotification: explicit(0xa0, PendingNotification),
+    pendingNotification: explicit(0xa0, ReceivedPendingNotification),
     provideEimPackageResult: ProvideEimPackageResult,
   }),
   'HandleNotificationEsipa',

@@ -19,6 +19,7 @@ import {
   optional,
   sequence,
   sequenceOf,
+  signedPart,
   utf8String,
 } from './schema.js';
 
@@ -38,8 +39,11 @@ export const IpaCapabilities = sequence('IpaCapabilities', 0x30, {
 });
 export type IpaCapabilities = Infer<typeof IpaCapabilities>;
 
+/** A PendingNotification that keeps its received TLV, so it is stored and forwarded byte-exact. */
+export const ReceivedPendingNotification = signedPart(PendingNotification);
+
 /** `PendingNotificationList ::= SEQUENCE OF PendingNotification`, here under an implicit tag. */
-export const pendingNotificationList = (tag: number) => sequenceOf('PendingNotificationList', tag, PendingNotification);
+export const pendingNotificationList = (tag: number) => sequenceOf('PendingNotificationList', tag, ReceivedPendingNotification);
 
 export const IpaEuiccDataRequest = sequence('IpaEuiccDataRequest', 0xbf52, {
   tagList: octetString(0x5c),

@@ -1,0 +1,23 @@
+/**
+ * The seam for indirect profile download (SGP.32 v1.2 §3.2.3.2, ES9+'): the ESipa relay functions
+ * (InitiateAuthentication, AuthenticateClient, GetBoundProfilePackage, CancelSession) are handed to a relay
+ * that talks to the SM-DP+; the handler itself stays transport- and SM-DP+-free.
+ */
+import type { EsipaMessageFromIpaToEim } from '../asn1/esipa.js';
+import type { PendingNotification } from '../asn1/rsp.js';
+import type { Received } from '../asn1/schema.js';
+import type { EsipaContext } from './esipa-handler.js';
+
+export type RelayRequest = Extract<
+  EsipaMessageFromIpaToEim,
+  { initiateAuthenticationRequestEsipa: unknown } | { authenticateClientRequestEsipa: unknown } | { getBoundProfilePackageRequestEsipa: unknown } | { cancelSessionRequestEsipa: unknown }
+>;
+
+export interface DownloadRelay {
+  /** Answers one relay function with the DER of its ESipa response (an error arm when the SM-DP+ fails). */
+  handle(request: RelayRequest, context: EsipaContext): Promise<Uint8Array>;
+  /** The EID a notification belongs to when the transport does not say (e.g. by its download session). */
+  eidOfNotification(n: Received<PendingNotification>): string | undefined;
+  /** Called after a notification is stored, to forward it to its notificationAddress. */
+  notificationReceived(eid: string, n: Received<PendingNotification>): Promise<void>;
+}
