@@ -7,6 +7,8 @@
 import type Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import { sql as initial } from './migrations/0001-initial.js';
+import { sql as api } from './migrations/0002-api.js';
+import { sql as campaigns } from './migrations/0003-campaigns.js';
 
 export interface Migration {
   /** 1, 2, 3… with no gaps. */
@@ -16,7 +18,11 @@ export interface Migration {
   up: string | ((db: Database.Database) => void);
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', up: initial }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', up: initial },
+  { version: 2, name: 'api', up: api },
+  { version: 3, name: 'campaigns', up: campaigns },
+];
 
 export interface AppliedMigration {
   version: number;

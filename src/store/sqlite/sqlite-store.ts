@@ -104,6 +104,14 @@ export class SqliteStore implements Store, SecurityStore {
     return appliedMigrations(this.#open());
   }
 
+  /**
+   * The connection, for the SQLite stores of other aggregates (API tokens, webhooks, campaigns) that live in
+   * the same file and migration list. Not for use outside src/store/sqlite.
+   */
+  get database(): Database.Database {
+    return this.#open();
+  }
+
   #open(): Database.Database {
     if (this.#closed) throw new StoreError('the store is closed');
     return this.#db;
