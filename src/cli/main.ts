@@ -3,11 +3,15 @@
  * and call the layers below; the composition of the running server lives in src/main.ts.
  */
 import { type CliIo, type Command, runCommand } from './command.js';
+import { configShowCommand } from './commands/config-show.js';
 import { decodeCommand } from './commands/decode.js';
 import { encodeCommand } from './commands/encode.js';
+import { keysGenerateCommand } from './commands/keys.js';
+import { packageCommand } from './commands/package.js';
+import { simPkiCommand } from './commands/sim-pki.js';
 import { readAll } from './input.js';
 
-export const COMMANDS: Command[] = [decodeCommand, encodeCommand];
+export const COMMANDS: Command[] = [decodeCommand, encodeCommand, keysGenerateCommand, configShowCommand, packageCommand, simPkiCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
