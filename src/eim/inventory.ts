@@ -74,6 +74,23 @@ function blank(eid: string, iccid: string, now: number): ProfileRecord {
   return { eid, iccid, state: 'unknown', fallbackAttribute: false, policyRules: [], updatedAt: now };
 }
 
+/** The EuiccResultData arm each operation expects (data requests and downloads have no EuiccPackageResult). */
+const EXPECTED_ARM: Partial<Record<OperationRequest['kind'], string>> = {
+  enable: 'enableResult',
+  disable: 'disableResult',
+  delete: 'deleteResult',
+  'list-profiles': 'listProfileInfoResult',
+  'get-rat': 'getRATResult',
+  'immediate-enable': 'configureImmediateEnableResult',
+  'set-fallback': 'setFallbackAttributeResult',
+  'unset-fallback': 'unsetFallbackAttributeResult',
+  'default-dp': 'setDefaultDpAddressResult',
+  'add-eim': 'addEimResult',
+  'update-eim': 'updateEimResult',
+  'delete-eim': 'deleteEimResult',
+  'list-eim': 'listEimResult',
+};
+
 /** Applies the eUICC's answer to one operation (one PSMO or eCO per operation). */
 export function applyResultData(ctx: InventoryContext, results: readonly EuiccResultData[]): { outcome: Outcome; changes: InventoryChanges } {
   const changes: InventoryChanges = { putProfiles: [], deleteProfiles: [], history: [] };
@@ -82,6 +99,12 @@ export function applyResultData(ctx: InventoryContext, results: readonly EuiccRe
   const terminated = results.find((r) => 'processingTerminated' in r);
   if (first === undefined || terminated !== undefined) {
     const code = terminated !== undefined ? codeName(resultCode(terminated)!) : 'emptyResult';
+    return { outcome: { state: 'failed', errorCode: code, result }, changes };
+  }
+  // A signed answer of the wrong kind (e.g. a rollbackResult replacing an enable result) is recorded, not applied.
+  const arm = Object.keys(first)[0]!;
+  if (arm !== EXPECTED_ARM[ctx.request.kind]) {
+    const code = arm === 'rollbackResult' ? 'rolledBack' : 'unexpectedResult';
     return { outcome: { state: 'failed', errorCode: code, result }, changes };
   }
   const code = resultCode(first);
