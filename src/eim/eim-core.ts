@@ -199,7 +199,7 @@ export class EimCore {
   nextPackage(eid: string): Promise<IssuedPackage | undefined> {
     return this.#serial(eid, async () => {
       const { store } = this.#ctx;
-      const inFlight = (await store.listOperations({ eid, state: 'sent', limit: 1 })).items[0];
+      const [inFlight] = await store.sentOperations({ eid, limit: 1 });
       if (inFlight !== undefined) {
         const again = await reissueOperation(this.#ctx, inFlight);
         if (again !== undefined) return again;
@@ -274,7 +274,7 @@ export class EimCore {
       const op =
         err.eimTransactionId !== undefined
           ? await this.#ctx.store.findOperationByTransactionId(eid, err.eimTransactionId)
-          : (await this.#ctx.store.listOperations({ eid, state: 'sent', limit: 1 })).items[0];
+          : (await this.#ctx.store.sentOperations({ eid, limit: 1 }))[0];
       if (op === undefined || op.state !== 'sent') return undefined;
       const code = String(err.eimPackageResultErrorCode);
       await failOperation(this.#ctx, op, code, 'the IPA could not process the package');

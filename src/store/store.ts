@@ -185,8 +185,11 @@ export interface Store {
    * notBefore is later are left out. Reading claims nothing: claim with updateOperation + expectedState.
    */
   nextOperations(eid: string, options?: { now?: number; limit?: number }): Promise<OperationRecord[]>;
-  /** Operations in state 'sent' (sent before `sentBefore` when given), oldest sentAt first, for reconciliation. */
-  sentOperations(options?: { sentBefore?: number; limit?: number }): Promise<OperationRecord[]>;
+  /**
+   * Operations in state 'sent' (of one eUICC, and sent before `sentBefore`, when given), oldest sentAt first:
+   * the package in flight of an eUICC, and stale ones for reconciliation.
+   */
+  sentOperations(options?: { eid?: string; sentBefore?: number; limit?: number }): Promise<OperationRecord[]>;
   /** Notifications of an eUICC ordered by seqNumber; empty when none. */
   listNotifications(eid: string): Promise<NotificationRecord[]>;
   /** Notifications of an eUICC whose ackState is in `states` (default ['pending']), ordered by seqNumber. */

@@ -325,12 +325,20 @@ export class SqliteStore implements Store, SecurityStore {
     });
   }
 
-  sentOperations(options: { sentBefore?: number; limit?: number } = {}): Promise<OperationRecord[]> {
+  sentOperations(options: { eid?: string; sentBefore?: number; limit?: number } = {}): Promise<OperationRecord[]> {
     return this.#read(() => {
-      const limit = limitOf(options.limit);
-      return options.sentBefore === undefined
-        ? this.#all(operationCodec, "SELECT * FROM operations WHERE state = 'sent' ORDER BY sent_at, seq LIMIT ?", [limit])
-        : this.#all(operationCodec, "SELECT * FROM operations WHERE state = 'sent' AND sent_at < ? ORDER BY sent_at, seq LIMIT ?", [options.sentBefore, limit]);
+      const where = ["state = 'sent'"];
+      const params: unknown[] = [];
+      if (options.eid !== undefined) {
+        where.push('eid = ?');
+        params.push(options.eid);
+      }
+      if (options.sentBefore !== undefined) {
+        where.push('sent_at < ?');
+        params.push(options.sentBefore);
+      }
+      params.push(limitOf(options.limit));
+      return this.#all(operationCodec, `SELECT * FROM operations WHERE ${where.join(' AND ')} ORDER BY sent_at, seq LIMIT ?`, params);
     });
   }
 

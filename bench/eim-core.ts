@@ -1,0 +1,93 @@
+/**
+ * Issue 3 benchmark: eIM packages built, signed and committed per second against raw node:crypto P-256
+ * signatures per second, and eUICC results decoded, verified and applied per second against raw
+ * verifications per second, side by side in one run (target: at least 80% of each raw rate).
+ * The store is a real SQLite file (WAL); eUICCs are served concurrently as a fleet would be.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { EuiccPackageRequest, EuiccPackageResult, EuiccPackageResultDataSigned } from '../src/asn1/euicc-package.js';
+import { eidWithCheckDigits } from '../src/asn1/identifiers.js';
+import { decode, integer } from '../src/asn1/schema.js';
+import { concat } from '../src/asn1/tlv.js';
+import { signEcdsa } from '../src/crypto/ecdsa.js';
+import { FileSigner } from '../src/crypto/file-signer.js';
+import { generateKeyPair, privateKeyToPem } from '../src/crypto/keys.js';
+import { TrustedCis } from '../src/crypto/pki.js';
+import { EimCore } from '../src/eim/eim-core.js';
+import { createTestPki } from '../src/sim/pki.js';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { rawSignRate, rawVerifyRate } from './crypto.js';
+
+export interface CoreBench {
+  readonly rawSign: number;
+  readonly packages: number;
+  readonly rawVerify: number;
+  readonly results: number;
+}
+
+const BATCH = 256;
+
+async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += BATCH) await Promise.all(items.slice(i, i + BATCH).map(fn));
+}
+
+export async function benchEimCore(options: { devices?: number; rounds?: number } = {}): Promise<CoreBench> {
+  const devices = options.devices ?? 2000;
+  const rounds = options.rounds ?? 2;
+  const dir = mkdtempSync(join(tmpdir(), 'eim-bench-'));
+  const eids = Array.from({ length: devices }, (_, i) => eidWithCheckDigits(`8904903200000000000${String(i).padStart(11, '0')}`));
+  const pki = createTestPki({ eids });
+  const store = SqliteStore.open({ path: join(dir, 'eim.db') });
+  const signer = FileSigner.fromPem(privateKeyToPem(generateKeyPair('P-256').privateKey));
+  const core = new EimCore({ store, identity: { eimId: 'eim.bench', signer, supportedProtocols: [], indirectProfileDownload: false }, trustedCis: new TrustedCis([pki.ci.certificate]) });
+  const token = integer(0x84).encode(0);
+  try {
+    await inBatches(eids, (eid) => core.registerEuicc({ eid, euiccCertificate: pki.euiccs.get(eid)!.certificate, eumCertificate: pki.eum.certificate }));
+    let packageSeconds = 0;
+    let resultSeconds = 0;
+    let count = 0;
+    for (let round = 0; round < rounds; round++) {
+      await inBatches(eids, (eid) => core.submit(eid, { kind: 'enable', iccid: '8944000000000000001' }));
+      // Timed: build, sign, commit.
+      const issued = new Map<string, Uint8Array>();
+      let t = process.hrtime.bigint();
+      await inBatches(eids, async (eid) => issued.set(eid, (await core.nextPackage(eid))!.der));
+      packageSeconds += Number(process.hrtime.bigint() - t) / 1e9;
+      // What each eUICC answers (not timed: that is the device's work).
+      const answers = eids.map((eid, i) => {
+        const s = decode(EuiccPackageRequest, issued.get(eid)!).euiccPackageSigned;
+        const data = { eimId: s.eimId, counterValue: s.counterValue, eimTransactionId: s.eimTransactionId!, seqNumber: round * devices + i + 1, euiccResult: [{ enableResult: 'ok' as const }] };
+        const sig = signEcdsa(pki.euiccs.get(eid)!.privateKey, concat([EuiccPackageResultDataSigned.encode(data), token]));
+        return [eid, EuiccPackageResult.encode({ euiccPackageResultSigned: { euiccPackageResultDataSigned: data, euiccSignEPR: sig } })] as const;
+      });
+      // Timed: decode, verify, apply.
+      t = process.hrtime.bigint();
+      await inBatches(answers, async ([eid, der]) => {
+        const applied = await core.applyEuiccPackageResult(eid, decode(EuiccPackageResult, der));
+        if (applied.state !== 'done') throw new Error('bench: result not applied');
+      });
+      resultSeconds += Number(process.hrtime.bigint() - t) / 1e9;
+      count += devices;
+    }
+    return { rawSign: rawSignRate('P-256', 1500).perSecond, packages: count / packageSeconds, rawVerify: rawVerifyRate('P-256', 1500).perSecond, results: count / resultSeconds };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function printCoreBench(b: CoreBench, out: (line: string) => void): void {
+  const pct = (a: number, b: number): string => `${((100 * a) / b).toFixed(0)}%`;
+  out('eIM core (issue 3)                              per second   ratio   target');
+  out(`  raw node:crypto P-256 sign                     ${b.rawSign.toFixed(0).padStart(10)}`);
+  out(`  packages built, signed and committed           ${b.packages.toFixed(0).padStart(10)}   ${pct(b.packages, b.rawSign).padStart(5)}   >= 80%`);
+  out(`  raw node:crypto P-256 verify                   ${b.rawVerify.toFixed(0).padStart(10)}`);
+  out(`  results decoded, verified and applied          ${b.results.toFixed(0).padStart(10)}   ${pct(b.results, b.rawVerify).padStart(5)}   >= 80%`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  printCoreBench(await benchEimCore(), (l) => process.stdout.write(`${l}\n`));
+}
