@@ -62,7 +62,7 @@ describe('SqliteStore', () => {
       const first = SqliteStore.open({ path: db.path });
       await first.commit((tx) => tx.putEuicc(euicc(eidOf(1))));
       await first.close();
-      const next: Migration[] = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'campaigns', up: 'CREATE TABLE campaigns (id TEXT PRIMARY KEY)' }];
+      const next: Migration[] = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'later', up: 'CREATE TABLE later_table (id TEXT PRIMARY KEY)' }];
       const second = SqliteStore.open({ path: db.path, migrations: next });
       assert.deepEqual(second.migrationsAppliedAtOpen, [MIGRATIONS.length + 1]);
       assert.deepEqual(second.appliedMigrations().map((m) => m.name), next.map((m) => m.name));
