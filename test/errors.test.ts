@@ -1,0 +1,12 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { ERROR_CODES } from '../src/errors.js';
+
+describe('error codes', () => {
+  it('lists every code in docs/errors.md and no code that does not exist', () => {
+    const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
+    const documented = [...doc.matchAll(/^\| `(EIM_ERR_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+    assert.deepEqual([...documented].sort(), [...ERROR_CODES].sort());
+  });
+});
