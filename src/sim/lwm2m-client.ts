@@ -8,13 +8,12 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { CoapEndpoint, type InboundRequest, type OutboundResponse } from '../lwm2m/coap/endpoint.js';
-import { Code, codeString, getOption, getUintOption, isSuccess, Opt, uintOption, type CoapOption } from '../lwm2m/coap/message.js';
+import { CoapEndpoint, type EndpointOptions, type InboundRequest, type OutboundResponse } from '../lwm2m/coap/endpoint.js';
+import { Code, codeString, getOption, getUintOption, Opt, uintOption } from '../lwm2m/coap/message.js';
 import { peerKey, type DatagramInfo, type DatagramSocket, type Peer } from '../lwm2m/coap/socket.js';
 import { ContentFormat, decodeContent, encodeContent } from '../lwm2m/content/formats.js';
 import { formatLinkFormat } from '../lwm2m/content/link-format.js';
 import { formatPath, parsePath, type Lwm2mNode, type Lwm2mValue, type ResourceType } from '../lwm2m/content/values.js';
-import type { EndpointOptions } from '../lwm2m/coap/endpoint.js';
 
 export interface Lwm2mClientOptions {
   readonly endpoint: string;
@@ -78,6 +77,8 @@ export class Lwm2mClient extends EventEmitter {
   readonly #resources = new Map<string, Resource>();
   readonly #observers = new Map<string, Observer>();
   #location: string | undefined;
+  /** Write-Attributes received, by path (query strings as sent). */
+  readonly attributes = new Map<string, string[]>();
   /** Messages written to /3443/0/2, oldest first. */
   readonly eimMessages: Uint8Array[] = [];
 
@@ -332,7 +333,10 @@ export class Lwm2mClient extends EventEmitter {
         case Code.PUT:
         case Code.POST: {
           if (message.code === Code.POST && resource?.operations.includes('E')) return this.#execute(path);
-          if (message.code === Code.PUT && message.payload.length === 0 && request.query.length > 0) return { code: Code.Changed }; // Write-Attributes
+          if (message.code === Code.PUT && message.payload.length === 0 && request.query.length > 0) {
+            this.attributes.set(path, [...request.query]); // Write-Attributes: stored, not acted upon
+            return { code: Code.Changed };
+          }
           const format = getUintOption(message, Opt.ContentFormat) ?? ContentFormat.TEXT;
           const nodes = decodeContent(format, message.payload, p, (q) => this.#resources.get(formatPath({ objectId: q.objectId, instanceId: q.instanceId, resourceId: q.resourceId }))?.type);
           for (const n of nodes) {
@@ -363,11 +367,3 @@ export class Lwm2mClient extends EventEmitter {
     return { code: Code.Changed };
   }
 }
-
-/** Response helper for callers that want to check a code without importing the CoAP codec. */
-export function isSuccessCode(code: string): boolean {
-  const [c] = code.split('.');
-  return isSuccess(Number(c) << 5);
-}
-
-export type { CoapOption };
