@@ -169,10 +169,14 @@ export class SqliteApiStore implements ApiStore {
       }
       const sets: string[] = [];
       const values: unknown[] = [];
-      if (patch.deliveredSeq !== undefined) (sets.push('delivered_seq = ?'), values.push(patch.deliveredSeq));
-      if (patch.attempts !== undefined) (sets.push('attempts = ?'), values.push(patch.attempts));
-      if ('nextAttemptAt' in patch) (sets.push('next_attempt_at = ?'), values.push(patch.nextAttemptAt ?? null));
-      if ('lastError' in patch) (sets.push('last_error = ?'), values.push(patch.lastError ?? null));
+      const set = (column: string, value: unknown): void => {
+        sets.push(`${column} = ?`);
+        values.push(value);
+      };
+      if (patch.deliveredSeq !== undefined) set('delivered_seq', patch.deliveredSeq);
+      if (patch.attempts !== undefined) set('attempts', patch.attempts);
+      if ('nextAttemptAt' in patch) set('next_attempt_at', patch.nextAttemptAt ?? null);
+      if ('lastError' in patch) set('last_error', patch.lastError ?? null);
       if (sets.length === 0) return;
       this.#stmt(`UPDATE webhooks SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
     });

@@ -5,6 +5,10 @@
  * So every `commit()` issued in the same event-loop turn is applied in ONE transaction, flushed on
  * setImmediate, each in its own SAVEPOINT so a failing precondition rejects only that call; each promise
  * settles only after COMMIT.
+ *
+ * LIMITs are written into the SQL as integer literals (always a validated page size from limitOf), never
+ * bound as `?`: measured here, a statement with a bound LIMIT costs 10-15 us more per execution than the
+ * same statement with a literal one (0.4 us), which on the package path was more than the signature.
  */
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
@@ -57,6 +61,9 @@ interface PendingCommit {
 }
 
 type Row = Record<string, unknown>;
+
+/** Prepared statements kept per store; page sizes vary, so the cache is bounded. */
+const STATEMENT_CACHE_LIMIT = 500;
 
 export class SqliteStore implements Store, SecurityStore {
   readonly #db: Database.Database;
@@ -121,6 +128,8 @@ export class SqliteStore implements Store, SecurityStore {
     let s = this.#statements.get(sql);
     if (s === undefined) {
       s = this.#open().prepare(sql);
+      // Page sizes are part of the SQL (see the header), so the cache is bounded: drop the oldest statement.
+      if (this.#statements.size >= STATEMENT_CACHE_LIMIT) this.#statements.delete(this.#statements.keys().next().value!);
       this.#statements.set(sql, s);
     }
     return s;
@@ -217,7 +226,7 @@ export class SqliteStore implements Store, SecurityStore {
   listEuiccs(filter: EuiccFilter = {}): Promise<Page<EuiccRecord>> {
     return this.#read(() => {
       const where: string[] = [];
-      const params: Row = { limit: limitOf(filter.limit) + 1 };
+      const params: Row = {};
       if (filter.cursor !== undefined) {
         params['after'] = decodeCursor(filter.cursor, (v) => v.length === 1 && typeof v[0] === 'string')[0];
         where.push('e.eid > @after');
@@ -248,7 +257,7 @@ export class SqliteStore implements Store, SecurityStore {
         where.push('e.endpoint = @endpoint');
         params['endpoint'] = filter.endpoint;
       }
-      const sql = `SELECT e.* FROM euiccs e${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY e.eid LIMIT @limit`;
+      const sql = `SELECT e.* FROM euiccs e${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY e.eid LIMIT ${limitOf(filter.limit) + 1}`;
       return toPage(this.#all(euiccCodec, sql, params), limitOf(filter.limit), (r) => [r.eid]);
     });
   }
@@ -280,7 +289,7 @@ export class SqliteStore implements Store, SecurityStore {
   listOperations(filter: OperationFilter = {}): Promise<Page<OperationRecord>> {
     return this.#read(() => {
       const where: string[] = [];
-      const params: Row = { limit: limitOf(filter.limit) + 1 };
+      const params: Row = {};
       if (filter.cursor !== undefined) {
         const [at, id] = decodeCursor(filter.cursor, (v) => v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'string');
         where.push('(created_at, id) > (@afterAt, @afterId)');
@@ -297,7 +306,7 @@ export class SqliteStore implements Store, SecurityStore {
         where.push(`state IN (${states.map((_, i) => `@state${i}`).join(', ') || 'NULL'})`);
         states.forEach((s, i) => (params[`state${i}`] = s));
       }
-      const sql = `SELECT * FROM operations${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT @limit`;
+      const sql = `SELECT * FROM operations${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT ${limitOf(filter.limit) + 1}`;
       return toPage(this.#all(operationCodec, sql, params), limitOf(filter.limit), (r) => [r.createdAt, r.id]);
     });
   }
@@ -316,11 +325,11 @@ export class SqliteStore implements Store, SecurityStore {
     return this.#read(() => {
       const limit = limitOf(options.limit);
       return options.now === undefined
-        ? this.#all(operationCodec, "SELECT * FROM operations WHERE eid = ? AND state = 'queued' ORDER BY created_at, seq LIMIT ?", [eid, limit])
+        ? this.#all(operationCodec, `SELECT * FROM operations WHERE eid = ? AND state = 'queued' ORDER BY created_at, seq LIMIT ${limit}`, [eid])
         : this.#all(
             operationCodec,
-            "SELECT * FROM operations WHERE eid = ? AND state = 'queued' AND (not_before IS NULL OR not_before <= ?) ORDER BY created_at, seq LIMIT ?",
-            [eid, options.now, limit],
+            `SELECT * FROM operations WHERE eid = ? AND state = 'queued' AND (not_before IS NULL OR not_before <= ?) ORDER BY created_at, seq LIMIT ${limit}`,
+            [eid, options.now],
           );
     });
   }
@@ -337,8 +346,7 @@ export class SqliteStore implements Store, SecurityStore {
         where.push('sent_at < ?');
         params.push(options.sentBefore);
       }
-      params.push(limitOf(options.limit));
-      return this.#all(operationCodec, `SELECT * FROM operations WHERE ${where.join(' AND ')} ORDER BY sent_at, seq LIMIT ?`, params);
+      return this.#all(operationCodec, `SELECT * FROM operations WHERE ${where.join(' AND ')} ORDER BY sent_at, seq LIMIT ${limitOf(options.limit)}`, params);
     });
   }
 
@@ -359,8 +367,8 @@ export class SqliteStore implements Store, SecurityStore {
     return this.#read(() =>
       this.#all(
         notificationCodec,
-        "SELECT * FROM notifications WHERE forward_state = 'pending' AND (next_forward_at IS NULL OR next_forward_at <= ?) ORDER BY coalesce(next_forward_at, received_at), eid, seq_number LIMIT ?",
-        [dueBefore, limitOf(options.limit)],
+        `SELECT * FROM notifications WHERE forward_state = 'pending' AND (next_forward_at IS NULL OR next_forward_at <= ?) ORDER BY coalesce(next_forward_at, received_at), eid, seq_number LIMIT ${limitOf(options.limit)}`,
+        [dueBefore],
       ),
     );
   }
@@ -369,7 +377,7 @@ export class SqliteStore implements Store, SecurityStore {
     return this.#read(() => {
       const desc = filter.order === 'desc';
       const where: string[] = [];
-      const params: Row = { limit: limitOf(filter.limit) + 1 };
+      const params: Row = {};
       if (filter.cursor !== undefined) {
         params['afterId'] = decodeCursor(filter.cursor, (v) => v.length === 1 && Number.isSafeInteger(v[0]))[0];
         where.push(desc ? 'id < @afterId' : 'id > @afterId');
@@ -388,7 +396,7 @@ export class SqliteStore implements Store, SecurityStore {
         where.push('at < @until');
         params['until'] = filter.until;
       }
-      const sql = `SELECT * FROM audit${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT @limit`;
+      const sql = `SELECT * FROM audit${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ${limitOf(filter.limit) + 1}`;
       return toPage(this.#all(auditCodec, sql, params), limitOf(filter.limit), (r) => [r.id]);
     });
   }
