@@ -73,10 +73,11 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
     const apiStore = new SqliteApiStore(store.database);
     const campaignStore = new SqliteCampaignStore(store);
     const bus = new EventBus({ apiStore, logger });
-    let scheduler: Scheduler | undefined;
+    // The scheduler is built after the core but must see the core's events: a late-bound reference.
+    const scheduling: { scheduler?: Scheduler } = {};
     const onEvent = (e: EimEvent): void => {
       bus.publish(e);
-      scheduler?.onEvent(e);
+      scheduling.scheduler?.onEvent(e);
     };
     const core = new EimCore({ store, identity, trustedCis: loadTrustedCis(config), logger, onEvent, maxAttempts: config.eim.maxAttempts, relaxNameConstraints: config.eim.relaxNameConstraints });
     const esipa = new EsipaHandler({ core, logger });
@@ -136,7 +137,7 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
     const lwm2m = new Lwm2mSchedulerPorts(links);
 
     // ---- scheduler ----
-    scheduler = new Scheduler({
+    const scheduler = new Scheduler({
       core,
       store,
       campaigns: campaignStore,
@@ -147,9 +148,9 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
       onCampaignEvent: (e) => bus.publish({ ...e }),
       logger,
     });
+    scheduling.scheduler = scheduler;
     scheduler.start();
-    const sched = scheduler;
-    closers.unshift(() => sched.stop());
+    closers.unshift(() => scheduler.stop());
 
     // ---- HTTP listeners ----
     if (config.http.esipa.enabled) {
@@ -160,7 +161,7 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
     let adminTokenFile: string | undefined;
     if (config.http.api.enabled) {
       const devices = deviceDirectory(links, dtls);
-      const app = buildApp({ core, store, apiStore, events: bus, logger, devices, campaigns: { campaigns: sched.campaigns } });
+      const app = buildApp({ core, store, apiStore, events: bus, logger, devices, campaigns: { campaigns: scheduler.campaigns } });
       await app.listen({ host: config.http.api.host, port: config.http.api.port });
       ports.api = (app.server.address() as AddressInfo).port;
       closers.unshift(() => app.close());
