@@ -7,7 +7,8 @@
  * under way, closes the listeners and then the database.
  */
 import dgram from 'node:dgram';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,9 @@ import { loadConfig, type EimConfig } from './config/config.js';
 import { dataPath, loadIdentity, loadTrustedCis } from './config/identity.js';
 import { EimCore } from './eim/eim-core.js';
 import type { EimEvent } from './eim/events.js';
+import { Es9PlusDownloadRelay } from './esipa/download-es9plus-relay.js';
+import { NotificationForwarder } from './esipa/download-notification-forwarder.js';
+import { Es9PlusClient } from './esipa/es9plus-client.js';
 import { EsipaHandler } from './esipa/esipa-handler.js';
 import { createEsipaHttpServer } from './esipa/http-binding.js';
 import { EsimBridge, type EsipaPort } from './lwm2m/esim-bridge.js';
@@ -80,7 +84,21 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
       scheduling.scheduler?.onEvent(e);
     };
     const core = new EimCore({ store, identity, trustedCis: loadTrustedCis(config), logger, onEvent, maxAttempts: config.eim.maxAttempts, relaxNameConstraints: config.eim.relaxNameConstraints });
-    const esipa = new EsipaHandler({ core, logger });
+    // The eIM as ES9+ client: relay for indirect downloads, and forwarder of notifications to SM-DP+s.
+    const rootOf = (file: string): string | Uint8Array => {
+      const raw = readFileSync(file);
+      return raw.includes('-----BEGIN') ? raw.toString('utf8') : new Uint8Array(raw);
+    };
+    const ca = config.smdp.tlsRootFiles.length > 0 ? config.smdp.tlsRootFiles.map(rootOf) : [...rootCertificates];
+    const es9 = new Es9PlusClient({ ca, timeoutMs: config.smdp.timeoutMs, logger });
+    const forwarder = new NotificationForwarder({ store, client: es9, logger });
+    const relay = new Es9PlusDownloadRelay({ core, store, client: es9, forwarder, onEvent, logger });
+    forwarder.start();
+    closers.unshift(async () => {
+      await forwarder.stop();
+      es9.close();
+    });
+    const esipa = new EsipaHandler({ core, relay, logger });
     const port: EsipaPort = {
       async handleIpaMessage(eid, message) {
         const outcome = await esipa.handle(message, eid === '' ? {} : { eid });

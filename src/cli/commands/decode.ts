@@ -1,5 +1,4 @@
 /** `eim decode`: any SGP.32 / SGP.22 message to JSON with spec field names. */
-import { toHex } from '../../asn1/hex.js';
 import { detectAndDecode, TYPES, typeByName } from '../../asn1/registry.js';
 import { decode, type DecodeWarning } from '../../asn1/schema.js';
 import { type Command, parse, UsageError } from '../command.js';
@@ -41,7 +40,6 @@ Options:
     }
     for (const w of warnings) io.stderr(`warning: ${w.message} at byte ${w.offset}${w.path ? ` (${w.path})` : ''}\n`);
     io.stdout(`${JSON.stringify({ type, value }, null, 2)}\n`);
-    if (process.env.EIM_DEBUG_HEX) io.stderr(`${toHex(bytes)}\n`);
     return 0;
   },
 };
