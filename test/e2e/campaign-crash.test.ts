@@ -87,6 +87,7 @@ describe('campaign across a server crash (issue 6)', () => {
     let server = await startChild(configFile);
     let stop = false;
     const token = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes, checked field by field
     const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
       const res = await fetch(`http://127.0.0.1:${server.ports.api}${path}`, {
         method,
@@ -166,6 +167,7 @@ describe('campaign across a server crash (issue 6)', () => {
 
       // every device has B enabled and executed the enable exactly once
       for (const d of devices) assert.equal(d.card.profile(B)?.state, 'enabled', d.eid);
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- operation JSON from the API
       const ops: any[] = [];
       for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
         const page = await api('GET', `/v1/operations?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
