@@ -5,7 +5,7 @@
  * predefined ones) keeps the project free of an XML package. The registry gives resource types,
  * operations and multiplicity; `validate` checks what a client sends against them.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoapDecodeError, Lwm2mError } from './errors.js';
@@ -209,8 +209,10 @@ export class ObjectRegistry {
   }
 }
 
-/** Where objects/ sits relative to this file in the source tree. */
-export const DEFAULT_OBJECTS_DIR = new URL('../../objects/', import.meta.url);
+/** The repository's objects/, from the sources (src/lwm2m) or from the build (dist/src/lwm2m). */
+export const DEFAULT_OBJECTS_DIR = existsSync(fileURLToPath(new URL('../../objects/', import.meta.url)))
+  ? new URL('../../objects/', import.meta.url)
+  : new URL('../../../objects/', import.meta.url);
 
 /** Loads every *.xml of a directory; a broken file fails the start (Lwm2mError naming the file). */
 export function loadObjectRegistry(dir: URL | string = DEFAULT_OBJECTS_DIR): ObjectRegistry {
