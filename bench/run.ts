@@ -3,6 +3,7 @@
  * as figures and ratios. Sections can be chosen: `npm run bench -- core dtls`.
  */
 import { benchEimCore, printCoreBench } from './eim-core.js';
+import { benchSimulator, printSimulatorBench } from './simulator.js';
 
 type Section = { name: string; run: (out: (line: string) => void) => Promise<void> };
 
@@ -11,6 +12,7 @@ const SECTIONS: Section[] = [
     name: 'core',
     run: async (out) => printCoreBench(await benchEimCore(), out),
   },
+  { name: 'simulator', run: async (out) => printSimulatorBench(await benchSimulator(), out) },
 ];
 
 const wanted = process.argv.slice(2);

@@ -25,6 +25,7 @@ import { euiccRoutes } from './routes/euiccs.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { operationRoutes } from './routes/operations.js';
+import { eimRoutes } from './routes/eim.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -99,6 +100,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   void app.register(eventRoutes, { ctx });
   void app.register(webhookRoutes, { ctx });
   void app.register(tokenRoutes, { ctx });
+  void app.register(eimRoutes, { ctx });
   if (deps.campaigns !== undefined) {
     void app.register(campaignRoutes, { ...deps.campaigns, authorize, actorOf, prefix: '/v1' });
   }

@@ -8,10 +8,11 @@ import { decodeCommand } from './commands/decode.js';
 import { encodeCommand } from './commands/encode.js';
 import { keysGenerateCommand } from './commands/keys.js';
 import { packageCommand } from './commands/package.js';
+import { simFleetCommand } from './commands/sim-fleet.js';
 import { simPkiCommand } from './commands/sim-pki.js';
 import { readAll } from './input.js';
 
-export const COMMANDS: Command[] = [decodeCommand, encodeCommand, keysGenerateCommand, configShowCommand, packageCommand, simPkiCommand];
+export const COMMANDS: Command[] = [decodeCommand, encodeCommand, keysGenerateCommand, configShowCommand, packageCommand, simPkiCommand, simFleetCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
