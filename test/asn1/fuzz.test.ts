@@ -8,18 +8,7 @@ import { bytes, EID, ICCID_HEX, SIG, T, TXID, utf8 } from './known-answer.js';
 import { DecodeError } from '../../src/asn1/errors.js';
 import { detectAndDecode, TYPES } from '../../src/asn1/registry.js';
 import { decode } from '../../src/asn1/schema.js';
-
-/** A small deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as prng } from '../../src/sim/sleep.js';
 
 const SEEDS = [
   T('bf4f', T('5a', EID), '8000', '810101'),
