@@ -1,0 +1,124 @@
+/**
+ * The eIM core against the virtual eUICC, with nothing in between: every PSMO and eCO the core builds is
+ * loaded into the card, the card's signed answer is applied by the core, and the outcome (result code by its
+ * spec name) and the inventory must agree with what the card did. Pins interop of our two halves on every
+ * result code of notes §(g) the card can produce.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AddInitialEimResponse } from '../../src/asn1/eim-configuration.js';
+import { EuiccPackageResult } from '../../src/asn1/euicc-package.js';
+import { decode } from '../../src/asn1/schema.js';
+import type { OperationRequest } from '../../src/eim/operation-request.js';
+import { addInitialEimRequest } from '../../src/eim/identity.js';
+import { VirtualEuicc } from '../../src/sim/euicc/euicc.js';
+import { EID, harness, type Harness } from '../eim/harness.js';
+
+const A = '8944000000000000031';
+const B = '8944000000000000032';
+const LOCKED = '8944000000000000033';
+const UNKNOWN = '8944000000000000099';
+
+async function setup(): Promise<{ h: Harness; card: VirtualEuicc; run: (r: OperationRequest) => Promise<{ state: string; errorCode?: string }> }> {
+  const h = await harness({ register: false });
+  const card = VirtualEuicc.fromPki(h.pki, EID, {
+    profiles: [{ iccid: A, state: 'enabled' }, { iccid: B }, { iccid: LOCKED, policyRules: ['ppr2'] }],
+  });
+  const answer = decode(AddInitialEimResponse, card.addInitialEim(addInitialEimRequest(h.identity)));
+  assert.ok('addInitialEimOk' in answer);
+  const item = answer.addInitialEimOk[0]!;
+  await h.core.registerEuicc({
+    eid: EID,
+    euiccCertificate: card.euiccCertificate,
+    eumCertificate: card.eumCertificate,
+    ...('associationToken' in item ? { associationToken: item.associationToken } : {}),
+  });
+  const run = async (r: OperationRequest) => {
+    const op = await h.core.submit(EID, r);
+    const pkg = (await h.core.nextPackage(EID))!;
+    assert.equal(pkg.operationId, op.id);
+    const applied = await h.core.applyEuiccPackageResult(EID, decode(EuiccPackageResult, card.loadEuiccPackage(pkg.der)));
+    for (const seq of await h.core.takeAcknowledgements(EID)) card.removeNotificationFromList(seq);
+    return applied;
+  };
+  return { h, card, run };
+}
+
+const states = async (h: Harness) => Object.fromEntries((await h.store.listProfiles(EID)).map((p) => [p.iccid, p.state]));
+
+describe('eIM core against the virtual eUICC', () => {
+  it('agrees on every PSMO outcome and error code, and on the inventory', async () => {
+    const { h, card, run } = await setup();
+    try {
+      assert.deepEqual(await run({ kind: 'list-profiles' }), { operationId: (await h.store.listOperations({ eid: EID })).items[0]!.id, state: 'done' });
+      assert.deepEqual(await states(h), { [A]: 'enabled', [B]: 'disabled', [LOCKED]: 'disabled' });
+      const codes: [OperationRequest, string | undefined][] = [
+        [{ kind: 'enable', iccid: B }, undefined],
+        [{ kind: 'enable', iccid: B }, 'profileNotInDisabledState'],
+        [{ kind: 'enable', iccid: UNKNOWN }, 'iccidOrAidNotFound'],
+        [{ kind: 'disable', iccid: A }, 'profileNotInEnabledState'],
+        [{ kind: 'delete', iccid: B }, 'profileNotInDisabledState'],
+        [{ kind: 'delete', iccid: LOCKED }, 'disallowedByPolicy'],
+        [{ kind: 'delete', iccid: A }, undefined],
+        [{ kind: 'unset-fallback' }, 'noFallbackAttribute'],
+        [{ kind: 'set-fallback', iccid: UNKNOWN }, 'iccidOrAidNotFound'],
+        [{ kind: 'set-fallback', iccid: LOCKED }, undefined],
+        [{ kind: 'unset-fallback' }, undefined],
+        [{ kind: 'get-rat' }, undefined],
+        [{ kind: 'immediate-enable', enable: true, smdpAddress: 'smdp.example.com' }, undefined],
+        [{ kind: 'default-dp', address: 'smdp.example.com' }, undefined],
+        [{ kind: 'disable', iccid: B }, undefined],
+      ];
+      for (const [request, errorCode] of codes) {
+        const r = await run(request);
+        assert.equal(r.errorCode, errorCode, `${JSON.stringify(request)} -> ${JSON.stringify(r)}`);
+        assert.equal(r.state, errorCode === undefined ? 'done' : 'failed');
+      }
+      assert.deepEqual(await states(h), { [B]: 'disabled', [LOCKED]: 'disabled' });
+      assert.equal(card.profile(A), undefined);
+      assert.equal((await h.store.getEuicc(EID))?.defaultSmdpAddress, 'smdp.example.com');
+      // a full re-read agrees with the card
+      await run({ kind: 'list-profiles' });
+      assert.deepEqual(await states(h), { [B]: card.profile(B)!.state, [LOCKED]: card.profile(LOCKED)!.state });
+      // every result was acknowledged, so the card keeps nothing
+      assert.equal(card.storedPackageResults().length, 0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('agrees on eCOs: list, add another eIM, update and delete it, and the card refuses to lose its last eIM', async () => {
+    const { h, run } = await setup();
+    try {
+      assert.equal((await run({ kind: 'list-eim' })).state, 'done');
+      assert.deepEqual((await h.store.getAssociation(h.identity.eimId, EID))?.eimEntries?.map((e) => e.eimId), [h.identity.eimId]);
+      const other = { eimId: 'eim.other', eimFqdn: 'other.example.com', counterValue: 0, publicKeySpki: Buffer.from(h.identity.signer.publicKeySpki()).toString('hex') };
+      assert.equal((await run({ kind: 'add-eim', eim: other })).state, 'done');
+      assert.equal((await run({ kind: 'add-eim', eim: other })).errorCode, 'associatedEimAlreadyExists');
+      assert.equal((await run({ kind: 'update-eim', eim: { eimId: 'eim.nobody' } })).errorCode, 'eimNotFound');
+      assert.equal((await run({ kind: 'update-eim', eim: { eimId: 'eim.other', eimFqdn: 'other2.example.com' } })).state, 'done');
+      assert.equal((await run({ kind: 'delete-eim', eimId: 'eim.other' })).state, 'done');
+      assert.equal((await run({ kind: 'delete-eim', eimId: h.identity.eimId })).errorCode, 'lastEimDeleted');
+      assert.equal((await h.store.getAssociation(h.identity.eimId, EID))?.state, 'active');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('applies a package only once when the card sees it twice (replay) and re-acknowledges a repeated result', async () => {
+    const { h, card } = await setup();
+    try {
+      await h.core.submit(EID, { kind: 'get-rat' });
+      const pkg = (await h.core.nextPackage(EID))!;
+      const first = card.loadEuiccPackage(pkg.der);
+      const replay = decode(EuiccPackageResult, card.loadEuiccPackage(pkg.der));
+      assert.ok('euiccPackageErrorSigned' in replay);
+      assert.equal(replay.euiccPackageErrorSigned.euiccPackageErrorDataSigned.euiccPackageErrorCode, 'replayError');
+      assert.equal((await h.core.applyEuiccPackageResult(EID, decode(EuiccPackageResult, first))).state, 'done');
+      await assert.rejects(h.core.applyEuiccPackageResult(EID, replay), /already-applied/);
+      await assert.rejects(h.core.applyEuiccPackageResult(EID, decode(EuiccPackageResult, first)), /already-applied/);
+    } finally {
+      await h.close();
+    }
+  });
+});
