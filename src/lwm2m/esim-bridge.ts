@@ -72,6 +72,9 @@ const PATH_EIM_MESSAGE = '/3443/0/2';
 const PATH_IPA_MESSAGE = '/3443/0/3';
 const PATH_CLEAR = '/3443/0/4';
 const EID_PATTERN = /^[0-9]{32}$/;
+/** Bounds on IPA messages held while an endpoint's EID is being read. */
+const MAX_EARLY_PER_ENDPOINT = 4;
+const MAX_EARLY_ENDPOINTS = 10_000;
 
 export class EsimBridge extends EventEmitter {
   readonly #server: Lwm2mServer;
@@ -81,6 +84,11 @@ export class EsimBridge extends EventEmitter {
   readonly #maxAttempts: number;
   readonly #devices = new Map<string, Device>();
   readonly #eidByEndpoint = new Map<string, string>();
+  /**
+   * IPA messages that arrived before the endpoint's EID was read (a device may Send right after Register):
+   * kept, bounded, and handed on once bound, instead of being lost.
+   */
+  readonly #early = new Map<string, { message: Uint8Array; clearAfter: boolean }[]>();
   #closed = false;
   readonly #listeners: [string, Parameters<EventEmitter['on']>[1]][] = [];
 
@@ -165,6 +173,7 @@ export class EsimBridge extends EventEmitter {
   }
 
   #unbind(endpoint: string): void {
+    this.#early.delete(endpoint);
     const eid = this.#eidByEndpoint.get(endpoint);
     if (eid === undefined) return;
     this.#eidByEndpoint.delete(endpoint);
@@ -205,6 +214,9 @@ export class EsimBridge extends EventEmitter {
       this.#eidByEndpoint.set(endpoint, value);
       log.info({ eid: value }, 'endpoint bound to EID');
       this.emit('bound', endpoint, value);
+      const early = this.#early.get(endpoint) ?? [];
+      this.#early.delete(endpoint);
+      for (const e of early) this.#inbound(endpoint, e.message, e.clearAfter);
 
       const state = await this.#server.send(endpoint, { kind: 'observe', path: PATH_STATE });
       this.#takeState(device, state.nodes);
@@ -256,7 +268,13 @@ export class EsimBridge extends EventEmitter {
   #inbound(endpoint: string, message: Uint8Array, clearAfter: boolean): void {
     const eid = this.#eidByEndpoint.get(endpoint);
     if (eid === undefined) {
-      this.#log.warn({ endpoint, message: hexPreview(message, 16) }, 'IPA message from an endpoint with no bound EID dropped');
+      const early = this.#early.get(endpoint) ?? [];
+      if (this.#server.registrations.getByEndpoint(endpoint) === undefined || early.length >= MAX_EARLY_PER_ENDPOINT || this.#early.size >= MAX_EARLY_ENDPOINTS) {
+        this.#log.warn({ endpoint, message: hexPreview(message, 16) }, 'IPA message from an endpoint with no bound EID dropped');
+        return;
+      }
+      early.push({ message: Uint8Array.from(message), clearAfter });
+      this.#early.set(endpoint, early);
       return;
     }
     if (clearAfter) void this.#server.send(endpoint, { kind: 'execute', path: PATH_CLEAR }).catch((error: Error) => this.#log.warn({ endpoint, reason: error.message }, 'could not clear /3443/0/3'));

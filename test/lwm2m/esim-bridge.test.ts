@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { CoapEndpoint } from '../../src/lwm2m/coap/endpoint.js';
 import { EsimBridge, type EsipaPort } from '../../src/lwm2m/esim-bridge.js';
-import { Code, decodeMessage, encodeMessage, Opt, type CoapOption } from '../../src/lwm2m/coap/message.js';
+import { Code, decodeMessage, encodeMessage, Opt, type CoapMessage, type CoapOption } from '../../src/lwm2m/coap/message.js';
 import { nextEvent, startServer, until } from './harness.js';
+import { RawPeer } from './raw-peer.js';
+import { encodeSenmlCbor } from '../../src/lwm2m/content/senml.js';
 
 const EID = '89049032123451234512345678901235';
 
@@ -75,6 +77,38 @@ describe('object 3443 bridge', () => {
       assert.deepEqual(esipa.received.map((r) => [...r.message]), [[0xbf, 0x50, 0x00]]);
       assert.deepEqual([...answer], [0xbf, 0x4f, 0xbf, 0x50, 0x00]);
     } finally {
+      bridge.close();
+      await h.close();
+    }
+  });
+
+  it('keeps an IPA message sent before the EID is bound and hands it on once the EID is read', async () => {
+    const { h, esipa, bridge } = await setup();
+    const peer = await RawPeer.open(h.port);
+    try {
+      // A raw device: registers, Sends an IPA message at once, and answers the EID read only afterwards.
+      const reads: CoapMessage[] = [];
+      peer.socket.on('message', (m: Buffer) => {
+        try {
+          const msg = decodeMessage(m);
+          if (msg.code === Code.GET) reads.push(msg);
+        } catch {
+          // not ours
+        }
+      });
+      const reg = await peer.request(Code.POST, ['rd'], [{ number: Opt.ContentFormat, value: Buffer.of(40) }], Buffer.from('</3443/0>'), ['ep=raw-early', 'lwm2m=1.1', 'b=U']);
+      assert.equal(reg?.code, Code.Created);
+      const senml = encodeSenmlCbor([{ path: '/3443/0/3', value: Uint8Array.of(0xbf, 0x4f, 0x01) }]);
+      const sent = await peer.request(Code.POST, ['dp'], [{ number: Opt.ContentFormat, value: Buffer.of(112) }], senml);
+      assert.ok(sent !== undefined && sent.code < 0x80, 'the Send is accepted');
+      await until(() => reads.some((r) => r.options.filter((o) => o.number === Opt.UriPath).map((o) => Buffer.from(o.value).toString()).join('/') === '3443/0/1'), 3000, 'the EID read');
+      assert.equal(esipa.received.length, 0, 'nothing reaches ESipa before the EID is known');
+      const read = reads.find((r) => r.options.some((o) => o.number === Opt.UriPath && Buffer.from(o.value).toString() === '1'))!;
+      peer.sendRaw(encodeMessage({ type: 'ACK', code: Code.Content, messageId: read.messageId, token: read.token, options: [{ number: Opt.ContentFormat, value: Buffer.alloc(0) }], payload: Buffer.from(EID) }));
+      await until(() => esipa.received.length === 1, 3000, 'the early message handed on');
+      assert.deepEqual(esipa.received.map((r) => [r.eid, [...r.message]]), [[EID, [0xbf, 0x4f, 0x01]]]);
+    } finally {
+      peer.close();
       bridge.close();
       await h.close();
     }
