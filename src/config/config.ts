@@ -24,6 +24,8 @@ export interface EimConfig {
     eimFqdn?: string;
     keyFile: string | null;
     certificateFile: string | null;
+    trustedTlsCertificateFile: string | null;
+    euiccCiPKId: string | null;
     curve: 'P-256' | 'brainpoolP256r1';
     supportedProtocols: string[];
     indirectProfileDownload: boolean;

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { X509Certificate } from 'node:crypto';
+import { fromHex } from '../asn1/hex.js';
 import { FileSigner } from '../crypto/file-signer.js';
 import { generateKeyFiles, PRIVATE_KEY_FILE } from '../crypto/keys.js';
 import { TrustedCis } from '../crypto/pki.js';
@@ -43,18 +44,21 @@ export async function loadIdentity(config: EimConfig): Promise<LoadedIdentity> {
     signer,
     supportedProtocols: c.supportedProtocols,
     indirectProfileDownload: c.indirectProfileDownload,
+    ...(c.trustedTlsCertificateFile !== null ? { trustedTls: { certificate: readCertificate(c.trustedTlsCertificateFile, 'eim.trustedTlsCertificateFile') } } : {}),
+    ...(c.euiccCiPKId !== null ? { euiccCiPKId: fromHex(c.euiccCiPKId, 'eim.euiccCiPKId') } : {}),
   };
   return generatedKeyFile !== undefined ? { identity, generatedKeyFile } : { identity };
 }
 
+function readCertificate(file: string, setting: string): Uint8Array {
+  try {
+    return new Uint8Array(new X509Certificate(readFileSync(file)).raw);
+  } catch (e) {
+    throw new ConfigError(`${setting}: cannot read a certificate from ${file}: ${(e as Error).message}`);
+  }
+}
+
 /** Reads trusted CI certificates (DER or PEM). */
 export function loadTrustedCis(config: EimConfig): TrustedCis {
-  const certs = config.eim.trustedCiFiles.map((f) => {
-    try {
-      return new Uint8Array(new X509Certificate(readFileSync(f)).raw);
-    } catch (e) {
-      throw new ConfigError(`eim.trustedCiFiles: cannot read a certificate from ${f}: ${(e as Error).message}`);
-    }
-  });
-  return new TrustedCis(certs);
+  return new TrustedCis(config.eim.trustedCiFiles.map((f) => readCertificate(f, 'eim.trustedCiFiles')));
 }

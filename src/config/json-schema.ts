@@ -12,6 +12,7 @@ export interface JsonSchema {
   items?: JsonSchema;
   minLength?: number;
   maxLength?: number;
+  pattern?: string;
   minimum?: number;
   maximum?: number;
   $ref?: string;
@@ -49,6 +50,7 @@ export function validateJsonSchema(root: JsonSchema, value: unknown): string[] {
     if (typeof v === 'string') {
       if (schema.minLength !== undefined && v.length < schema.minLength) problems.push(`${at} is too short`);
       if (schema.maxLength !== undefined && v.length > schema.maxLength) problems.push(`${at} is too long`);
+      if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(v)) problems.push(`${at} does not match ${schema.pattern}`);
     }
     if (typeof v === 'number') {
       if (schema.minimum !== undefined && v < schema.minimum) problems.push(`${at} must be >= ${schema.minimum}`);

@@ -13,6 +13,7 @@ import { decode, RECEIVED } from '../../src/asn1/schema.js';
 import { concat } from '../../src/asn1/tlv.js';
 import { verifyEcdsa } from '../../src/crypto/ecdsa.js';
 import { loadPublicKeyPem } from '../../src/crypto/keys.js';
+import { createTestPki } from '../../src/sim/pki.js';
 
 async function run(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -127,6 +128,18 @@ describe('eim CLI', () => {
       const bad = await run(['config', 'show', '--config', join(dir, 'missing.json')]);
       assert.equal(bad.code, 1);
       assert.match(bad.err, /EIM_ERR_CONFIG/);
+      // the trust data handed to IPAs and the CI of the eUICC certificates come from the configuration
+      const pki = createTestPki({ eids: ['89049032123451234512345678901235'] });
+      writeFileSync(join(dir, 'tls.der'), pki.ci.certificate);
+      writeFileSync(cfg, JSON.stringify({ dataDir: join(dir, 'data'), eim: { eimId: 'eim.lab', trustedTlsCertificateFile: join(dir, 'tls.der'), euiccCiPKId: 'f54172bdf98a95d65cbeb88a38a1c11d800a85c3' } }));
+      const full = JSON.parse((await run(['config', 'show', '--config', cfg])).out);
+      assert.ok(full.eimConfigurationData.trustedPublicKeyDataTls.trustedCertificateTls.startsWith('30'));
+      assert.equal(full.eimConfigurationData.euiccCiPKId, 'f54172bdf98a95d65cbeb88a38a1c11d800a85c3');
+      writeFileSync(cfg, JSON.stringify({ dataDir: join(dir, 'data'), eim: { eimId: 'eim.lab', euiccCiPKId: 'not-hex' }, lwm2m: { awakeWindowSeconds: 0 } }));
+      const invalid = await run(['config', 'show', '--config', cfg]);
+      assert.equal(invalid.code, 1);
+      assert.match(invalid.err, /eim\.euiccCiPKId does not match/);
+      assert.match(invalid.err, /lwm2m\.awakeWindowSeconds must be >= 1/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
