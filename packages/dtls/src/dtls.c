@@ -24,6 +24,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,29 +60,30 @@ struct ctx_s {
   EVP_MAC_CTX *cookie_mac; /* HMAC-SHA256 keyed once: a fetch per cookie showed in profiles */
   long mtu; /* datagram size used to fragment handshake flights */
   conn_t *listener;
+  uint64_t session_ids; /* counter behind session_id_cb */
   int refs; /* the JS handle plus one per live conn */
 };
 
 static BIO_METHOD *g_bio_method = NULL;
 
-/* Property names of results, created once: interning a name on every call shows up in profiles. */
-enum { K_STATE, K_ESTABLISHED, K_OUT, K_DATA, K_TIMEOUT, K_PSK_UNKNOWN, K_PSK_ERROR, K_ERROR, K_COUNT };
-static const char *const g_key_names[K_COUNT] = {"state", "established", "out", "data", "timeoutMs", "pskUnknown", "pskError", "error"};
+/*
+ * Results are flat: every call returns one array, the datagrams to send first, then the decrypted
+ * plaintexts, and writes its scalars into a module-wide Int32Array that JavaScript reads after the call.
+ * Building a result object per datagram (a fresh map transition per property) showed in profiles.
+ */
+enum { F_STATE, F_ESTABLISHED, F_TIMEOUT, F_FLAGS, F_OUT, F_LISTEN, F_COUNT };
+enum { FLAG_PSK_UNKNOWN = 1, FLAG_PSK_ERROR = 2, FLAG_ERROR = 4 };
 typedef struct {
-  napi_ref keys; /* an array of the names: N-API 8 cannot reference a string directly */
+  napi_ref fields_ref; /* keeps the ArrayBuffer behind `fields` alive */
+  int32_t *fields;
+  char last_error[256];
 } module_data_t;
 
-static napi_value key(napi_env env, int k) {
+static module_data_t *module_data(napi_env env) {
   module_data_t *m = NULL;
-  napi_value arr, v = NULL;
   napi_get_instance_data(env, (void **)&m);
-  if (m == NULL || m->keys == NULL || napi_get_reference_value(env, m->keys, &arr) != napi_ok ||
-      napi_get_element(env, arr, (uint32_t)k, &v) != napi_ok || v == NULL)
-    napi_create_string_utf8(env, g_key_names[k], NAPI_AUTO_LENGTH, &v);
-  return v;
+  return m;
 }
-
-static void set_key(napi_env env, napi_value obj, int k, napi_value v) { napi_set_property(env, obj, key(env, k), v); }
 
 /* ---------- error helpers ---------- */
 
@@ -299,6 +301,19 @@ static unsigned int psk_server_cb(SSL *ssl, const char *identity, unsigned char 
   return result;
 }
 
+/*
+ * With the session cache off, OpenSSL still generates a random session ID for every handshake and then
+ * sends an empty one (nothing can be resumed). The default generator draws it from the DRBG, about 2% of
+ * a PSK handshake's CPU in profiles; a counter is enough for an ID nobody ever sees or looks up.
+ */
+static int session_id_cb(SSL *ssl, unsigned char *id, unsigned int *id_len) {
+  conn_t *c = (conn_t *)SSL_get_app_data(ssl);
+  uint64_t n = c != NULL ? ++c->ctx->session_ids : 0;
+  memset(id, 0, *id_len);
+  for (unsigned int i = 0; i < 8 && i < *id_len; i++) id[i] = (unsigned char)(n >> (8 * i));
+  return 1;
+}
+
 /* The application checks the peer certificate itself (e.g. its CN against the endpoint name). */
 static int verify_accept_all(int ok, X509_STORE_CTX *store) { return 1; }
 
@@ -342,23 +357,31 @@ static bool get_bytes(napi_env env, napi_value v, const unsigned char **data, si
   return false;
 }
 
-static napi_value take_out(napi_env env, conn_t *c) {
+/* Plaintexts decrypted by one call, appended after the outbound datagrams of the result. */
+typedef struct {
+  unsigned char *buf[MAX_OUT];
+  size_t len[MAX_OUT];
+  int count;
+} plain_t;
+
+static napi_value take_out(napi_env env, conn_t *c, const plain_t *plain) {
   napi_value arr;
-  napi_create_array_with_length(env, (size_t)c->out_count, &arr);
+  int n_plain = plain != NULL ? plain->count : 0;
+  napi_create_array_with_length(env, (size_t)(c->out_count + n_plain), &arr);
   for (int i = 0; i < c->out_count; i++) {
     napi_value b;
     void *unused;
     napi_create_buffer_copy(env, c->out_len[i], c->out[i], &unused, &b);
     napi_set_element(env, arr, (uint32_t)i, b);
   }
+  for (int i = 0; i < n_plain; i++) {
+    napi_value b;
+    void *unused;
+    napi_create_buffer_copy(env, plain->len[i], plain->buf[i], &unused, &b);
+    napi_set_element(env, arr, (uint32_t)(c->out_count + i), b);
+  }
   conn_clear_out(c);
   return arr;
-}
-
-static void set_int(napi_env env, napi_value obj, const char *name, int64_t v) {
-  napi_value n;
-  napi_create_int64(env, v, &n);
-  napi_set_named_property(env, obj, name, n);
 }
 
 static void set_str(napi_env env, napi_value obj, const char *name, const char *v) {
@@ -478,6 +501,7 @@ static napi_value create_context(napi_env env, napi_callback_info info) {
                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_generate_session_id(ctx, session_id_cb);
   SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_cookie_generate_cb(ctx, cookie_generate);
   SSL_CTX_set_cookie_verify_cb(ctx, cookie_verify);
@@ -517,11 +541,9 @@ static napi_value create_context(napi_env env, napi_callback_info info) {
   return ext;
 }
 
-static napi_value drive(napi_env env, conn_t *c);
-
-/* ---------- listen(ctx, datagram, peerKey) -> { status, out, session? } ---------- */
-/* With status 1 the object is also the Result of driving the handshake with that ClientHello. */
-/* status: 1 = cookie verified, session created; 0 = HelloVerifyRequest in out, or nothing (ignored); -1 = error */
+/* ---------- listen(ctx, datagram, peerKey) -> session handle | datagrams ---------- */
+/* fields[F_LISTEN]: 1 = cookie verified, the session handle is returned (feed() it to produce the first
+ * flight); 0 = the returned array holds the HelloVerifyRequest, or is empty (ignored); -1 = error. */
 
 static napi_value listen_fn(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -554,60 +576,44 @@ static napi_value listen_fn(napi_env env, napi_callback_info info) {
   char err[256];
   take_error(err, sizeof(err));
 
-  napi_value res;
+  module_data_t *m = module_data(env);
+  m->last_error[0] = 0;
   if (r == 1) {
-    /* The listener SSL now holds the verified ClientHello: it becomes the session, and the first
-     * server flight is produced in the same call. */
+    /* The listener SSL now holds the verified ClientHello: it becomes the session. */
     x->listener = NULL;
     SSL_set_mtu(c->ssl, x->mtu);
-    res = drive(env, c);
+    m->fields[F_LISTEN] = 1;
     napi_value ext;
     napi_create_external(env, c, session_finalize, NULL, &ext);
-    napi_set_named_property(env, res, "session", ext);
-    set_int(env, res, "status", 1);
-    return res;
+    return ext;
   }
-  napi_create_object(env, &res);
-  napi_set_named_property(env, res, "out", take_out(env, c));
+  napi_value res = take_out(env, c, NULL);
   if (r < 0) {
     x->listener = NULL;
     conn_free(env, c);
-    set_int(env, res, "status", -1);
-    set_str(env, res, "error", err);
+    m->fields[F_LISTEN] = -1;
+    snprintf(m->last_error, sizeof(m->last_error), "%s", err[0] ? err : "listen failed");
   } else {
-    set_int(env, res, "status", 0);
+    m->fields[F_LISTEN] = 0;
   }
   return res;
 }
 
-/* ---------- per-session calls; each returns a Result ---------- */
+/* ---------- per-session calls; each returns datagrams then plaintexts, scalars in fields ---------- */
 
-static napi_value make_result(napi_env env, conn_t *c, int state, bool became_established, napi_value data_arr,
+static napi_value make_result(napi_env env, conn_t *c, int state, bool became_established, const plain_t *plain,
                               const char *err) {
-  napi_value res, v;
-  napi_create_object(env, &res);
-  napi_create_int32(env, state, &v);
-  set_key(env, res, K_STATE, v);
-  napi_get_boolean(env, became_established, &v);
-  set_key(env, res, K_ESTABLISHED, v);
-  set_key(env, res, K_OUT, take_out(env, c));
-  if (data_arr == NULL) napi_create_array_with_length(env, 0, &data_arr);
-  set_key(env, res, K_DATA, data_arr);
-  napi_create_int64(env, state == ST_HANDSHAKE ? timeout_ms(c) : -1, &v);
-  set_key(env, res, K_TIMEOUT, v);
-  if (c->psk_unknown) {
-    napi_get_boolean(env, true, &v);
-    set_key(env, res, K_PSK_UNKNOWN, v);
-  }
-  if (c->psk_error) {
-    napi_get_boolean(env, true, &v);
-    set_key(env, res, K_PSK_ERROR, v);
-  }
-  if (err != NULL && err[0]) {
-    napi_create_string_utf8(env, err, NAPI_AUTO_LENGTH, &v);
-    set_key(env, res, K_ERROR, v);
-  }
-  return res;
+  module_data_t *m = module_data(env);
+  int32_t *f = m->fields;
+  f[F_STATE] = state;
+  f[F_ESTABLISHED] = became_established ? 1 : 0;
+  f[F_TIMEOUT] = state == ST_HANDSHAKE ? (int32_t)timeout_ms(c) : -1;
+  f[F_FLAGS] = (c->psk_unknown ? FLAG_PSK_UNKNOWN : 0) | (c->psk_error ? FLAG_PSK_ERROR : 0) |
+               (err != NULL && err[0] ? FLAG_ERROR : 0);
+  f[F_OUT] = c->out_count;
+  if (err != NULL && err[0]) snprintf(m->last_error, sizeof(m->last_error), "%s", err);
+  else m->last_error[0] = 0;
+  return take_out(env, c, plain);
 }
 
 /*
@@ -630,7 +636,8 @@ static napi_value drive(napi_env env, conn_t *c) {
   char err[256] = "";
   int state = ST_HANDSHAKE;
   bool became = false;
-  napi_value data_arr = NULL;
+  plain_t plain;
+  plain.count = 0;
   if (!SSL_is_init_finished(c->ssl)) {
     int r = SSL_do_handshake(c->ssl);
     if (r == 1) {
@@ -648,15 +655,15 @@ static napi_value drive(napi_env env, conn_t *c) {
   if (SSL_is_init_finished(c->ssl)) {
     state = ST_ESTABLISHED;
     unsigned char buf[READ_BUF];
-    uint32_t n = 0;
-    napi_create_array(env, &data_arr);
     for (int guard = 0; guard < 256; guard++) {
       int r = SSL_read(c->ssl, buf, sizeof(buf));
       if (r > 0) {
-        napi_value b;
-        void *unused;
-        napi_create_buffer_copy(env, (size_t)r, buf, &unused, &b);
-        napi_set_element(env, data_arr, n++, b);
+        unsigned char *copy = plain.count < MAX_OUT ? (unsigned char *)malloc((size_t)r) : NULL;
+        if (copy != NULL) { /* beyond MAX_OUT records per datagram: dropped like UDP loss */
+          memcpy(copy, buf, (size_t)r);
+          plain.buf[plain.count] = copy;
+          plain.len[plain.count++] = (size_t)r;
+        }
         continue;
       }
       int e = SSL_get_error(c->ssl, r);
@@ -673,7 +680,9 @@ static napi_value drive(napi_env env, conn_t *c) {
   c->in_pending = 0;
   ERR_clear_error();
   release_buffers(c);
-  return make_result(env, c, state, became, data_arr, err);
+  napi_value res = make_result(env, c, state, became, &plain, err);
+  for (int i = 0; i < plain.count; i++) free(plain.buf[i]);
+  return res;
 }
 
 static conn_t *session_arg(napi_env env, napi_callback_info info, napi_value *extra) {
@@ -772,7 +781,7 @@ static napi_value close_fn(napi_env env, napi_callback_info info) {
   ERR_clear_error();
   if (notify && SSL_is_init_finished(c->ssl) && ensure_buffers(c)) SSL_shutdown(c->ssl);
   ERR_clear_error();
-  arr = take_out(env, c);
+  arr = take_out(env, c, NULL);
   SSL_free(c->ssl);
   c->ssl = NULL;
   return arr;
@@ -812,23 +821,32 @@ static napi_value info_fn(napi_env env, napi_callback_info info) {
 
 static void module_data_finalize(napi_env env, void *data, void *hint) {
   module_data_t *m = (module_data_t *)data;
-  if (m->keys != NULL) napi_delete_reference(env, m->keys);
+  if (m->fields_ref != NULL) napi_delete_reference(env, m->fields_ref);
   free(m);
+}
+
+/* lastError() -> the error text of the last call that reported FLAG_ERROR or listen status -1. */
+static napi_value last_error_fn(napi_env env, napi_callback_info info) {
+  module_data_t *m = module_data(env);
+  napi_value v;
+  napi_create_string_utf8(env, m != NULL ? m->last_error : "", NAPI_AUTO_LENGTH, &v);
+  return v;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   module_data_t *m = (module_data_t *)calloc(1, sizeof(module_data_t));
-  if (m != NULL) {
-    napi_value arr;
-    napi_create_array_with_length(env, K_COUNT, &arr);
-    for (int i = 0; i < K_COUNT; i++) {
-      napi_value name;
-      napi_create_string_utf8(env, g_key_names[i], NAPI_AUTO_LENGTH, &name);
-      napi_set_element(env, arr, (uint32_t)i, name);
-    }
-    napi_create_reference(env, arr, 1, &m->keys);
-    napi_set_instance_data(env, m, module_data_finalize, NULL);
+  if (m == NULL) return throw_error(env, "out of memory");
+  napi_value ab, fields;
+  void *mem = NULL;
+  if (napi_create_arraybuffer(env, F_COUNT * sizeof(int32_t), &mem, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, F_COUNT, ab, 0, &fields) != napi_ok ||
+      napi_create_reference(env, ab, 1, &m->fields_ref) != napi_ok) {
+    free(m);
+    return throw_error(env, "cannot allocate the result fields");
   }
+  m->fields = (int32_t *)mem; /* an ArrayBuffer's backing store does not move */
+  napi_set_instance_data(env, m, module_data_finalize, NULL);
+  napi_set_named_property(env, exports, "fields", fields);
   if (g_bio_method == NULL) {
     g_bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "eim datagram");
     if (g_bio_method == NULL) return throw_error(env, "BIO_meth_new failed");
@@ -847,6 +865,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"write", NULL, write_fn, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"close", NULL, close_fn, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"info", NULL, info_fn, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"lastError", NULL, last_error_fn, NULL, NULL, NULL, napi_default_jsproperty, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   napi_value ver;

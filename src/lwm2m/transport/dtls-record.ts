@@ -48,7 +48,8 @@ export function hasApplicationData(datagram: Uint8Array): boolean {
  * datagrams with equal fingerprints are the same ClientHello sent again.
  */
 export function clientHelloFingerprint(datagram: Uint8Array): Buffer {
-  return Buffer.from(datagram.subarray(11));
+  // A view, not a copy: Node gives every received datagram its own exactly-sized ArrayBuffer.
+  return Buffer.from(datagram.buffer, datagram.byteOffset + 11, datagram.length - 11);
 }
 
 /** Smallest protected record of our suites: 8-byte explicit nonce plus 8-byte CCM-8 tag (RFC 6655 §3). */

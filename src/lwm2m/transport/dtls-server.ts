@@ -11,7 +11,7 @@ import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIPv6, type AddressInfo } from 'node:net';
 import * as native from '@eim/dtls';
-import type { ContextHandle, Result, SessionHandle } from '@eim/dtls';
+import type { ContextHandle, SessionHandle } from '@eim/dtls';
 import { pino, type Logger } from 'pino';
 import { InvalidArgumentError } from '../../errors.js';
 import type {
@@ -68,6 +68,8 @@ export interface DtlsServerOptions {
 const STATE_FAILED = 3;
 const STATE_CLOSED = 2;
 const IP_UDP_OVERHEAD = 48;
+/** The addon's per-call scalars (see @eim/dtls `fields`): read right after each call, before the next. */
+const fields = native.fields;
 
 interface Peer {
   readonly key: string;
@@ -135,10 +137,12 @@ export class DtlsServer extends EventEmitter<SecureTransportEvents> implements S
   /** Binds the UDP socket; resolves with the bound address. */
   async listen(): Promise<AddressInfo> {
     if (this.#udp) throw new DtlsError('already listening');
+    const family = isIPv6(this.#options.host) ? 6 : 4;
     const udp = dgram.createSocket({
-      type: isIPv6(this.#options.host) ? 'udp6' : 'udp4',
-      // Peers are always IP literals taken from rinfo: skip dns.lookup and its extra tick per send.
-      lookup: (address, _options, callback) => callback(null, address, isIPv6(address) ? 6 : 4),
+      type: family === 6 ? 'udp6' : 'udp4',
+      // Peers are always IP literals taken from rinfo, of the socket's own family: skip dns.lookup and
+      // its extra tick per send, and the IPv6 regex of isIPv6() (it showed in send profiles).
+      lookup: (address, _options, callback) => callback(null, address, family),
     });
     this.#udp = udp;
     udp.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
@@ -196,15 +200,16 @@ export class DtlsServer extends EventEmitter<SecureTransportEvents> implements S
       if (callback) process.nextTick(callback, new DtlsError(`no established DTLS session for ${key ?? `port ${port}`}`));
       return;
     }
-    let result: Result;
+    let out: Buffer[];
     try {
-      result = native.write(peer.handle, data);
+      out = native.write(peer.handle, data);
     } catch (cause) {
       if (callback) process.nextTick(callback, new DtlsError(`cannot encrypt for ${key}: ${(cause as Error).message}`, { cause }));
       return;
     }
-    this.#send(peer, result.out, callback, data.length);
-    if (result.state === STATE_FAILED) this.#remove(peer, 'failed');
+    const failed = fields[native.F_STATE] === STATE_FAILED;
+    this.#send(peer, out, out.length, callback, data.length);
+    if (failed) this.#remove(peer, 'failed');
   }
 
   #wrapLookup(lookup: (identity: string) => Uint8Array | undefined): (identity: string) => Uint8Array | undefined {
@@ -265,15 +270,17 @@ export class DtlsServer extends EventEmitter<SecureTransportEvents> implements S
   /** A ClientHello that may start a session: stateless cookie check first, state only after it. */
   #handshake(key: string, msg: Buffer, rinfo: dgram.RemoteInfo, existing: Peer | undefined): void {
     const res = native.listen(this.#ctx, msg, key);
-    if (res.status !== 1) {
-      if (res.out.length > 0) {
+    if (fields[native.F_LISTEN] !== 1) {
+      const out = res as Buffer[];
+      if (out.length > 0) {
         this.#helloVerifyRequests++;
-        for (const d of res.out) this.#udp?.send(d, rinfo.port, rinfo.address);
+        for (const d of out) this.#udp?.send(d, rinfo.port, rinfo.address);
       } else {
-        this.#drop('malformed-client-hello', rinfo.address, rinfo.port, res.error);
+        this.#drop('malformed-client-hello', rinfo.address, rinfo.port, native.lastError() || undefined);
       }
       return;
     }
+    const session = res as SessionHandle;
     const over: DropReason | undefined =
       this.#handshakes >= this.#options.maxHandshakes
         ? 'handshake-cap'
@@ -281,64 +288,78 @@ export class DtlsServer extends EventEmitter<SecureTransportEvents> implements S
           ? 'session-cap'
           : undefined;
     if (over) {
-      native.close(res.session);
+      native.close(session);
       this.#drop(over, rinfo.address, rinfo.port);
       return;
     }
     if (existing) this.#remove(existing, 'replaced');
+    const now = Date.now();
     const peer: Peer = {
       key,
       address: rinfo.address,
       port: rinfo.port,
       family: rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4',
-      handle: res.session,
+      handle: session,
       established: false,
       hello: clientHelloFingerprint(msg),
-      lastActivity: Date.now(),
-      deadline: Date.now() + this.#options.handshakeTimeoutMs,
+      lastActivity: now,
+      deadline: now + this.#options.handshakeTimeoutMs,
       timer: undefined,
       session: undefined,
     };
     this.#sessions.set(key, peer);
     this.#handshakes++;
-    this.#apply(peer, res, undefined);
+    // The session holds the verified ClientHello: driving it without a datagram sends the first flight.
+    this.#apply(peer, native.feed(session), undefined);
   }
 
   #feed(peer: Peer, msg: Buffer): void {
     if (peer.handle) this.#apply(peer, native.feed(peer.handle, msg), msg);
   }
 
-  /** Acts on an engine result: send its datagrams, move the state on, deliver plaintext, rearm the timer. */
-  #apply(peer: Peer, r: Result, inbound: Buffer | undefined): void {
-    this.#send(peer, r.out);
-    if (r.state === STATE_FAILED) {
+  /**
+   * Acts on an engine result (`result`: the datagrams to send, then the plaintexts; the scalars in
+   * `fields`): send, move the state on, deliver plaintext, rearm the timer.
+   */
+  #apply(peer: Peer, result: Buffer[], inbound: Buffer | undefined): void {
+    // Copy the scalars first: a plaintext handler may write back, which calls the engine again.
+    const state = fields[native.F_STATE]!;
+    const established = fields[native.F_ESTABLISHED] === 1;
+    const timeoutMs = fields[native.F_TIMEOUT]!;
+    const flags = fields[native.F_FLAGS]!;
+    const outCount = fields[native.F_OUT]!;
+    const detail = flags & native.FLAG_ERROR ? native.lastError() : undefined;
+    this.#send(peer, result, outCount);
+    if (state === STATE_FAILED) {
       if (peer.established) {
-        this.#log.debug({ address: peer.address, port: peer.port, detail: r.error }, 'DTLS session failed');
+        this.#log.debug({ address: peer.address, port: peer.port, detail }, 'DTLS session failed');
         this.#remove(peer, 'failed');
       } else {
         this.#remove(peer, undefined);
-        const reason: DropReason = r.pskError ? 'psk-lookup-failed' : r.pskUnknown ? 'unknown-psk-identity' : 'handshake-failed';
-        this.#drop(reason, peer.address, peer.port, r.error);
+        const reason: DropReason =
+          flags & native.FLAG_PSK_ERROR ? 'psk-lookup-failed' : flags & native.FLAG_PSK_UNKNOWN ? 'unknown-psk-identity' : 'handshake-failed';
+        this.#drop(reason, peer.address, peer.port, detail);
       }
       return;
     }
-    if (r.established) this.#establish(peer);
-    if (r.data.length > 0) {
+    if (established) this.#establish(peer);
+    if (result.length > outCount) {
       this.#touch(peer);
       const session = peer.session!;
-      for (const data of r.data) {
+      for (let i = outCount; i < result.length; i++) {
         if (!peer.handle) return; // a handler closed the session meanwhile
+        const data = result[i]!;
         this.socket.deliver(data, { address: peer.address, port: peer.port, family: peer.family, size: data.length, dtls: session.dtls });
       }
-    } else if (inbound && peer.established && !r.established && hasApplicationData(inbound)) {
+    } else if (inbound && peer.established && !established && hasApplicationData(inbound)) {
       this.#drop('bad-record', peer.address, peer.port);
     }
     if (!peer.handle) return;
-    if (r.state === STATE_CLOSED) {
+    if (state === STATE_CLOSED) {
       this.#remove(peer, 'closed-by-peer');
       return;
     }
-    this.#armRetransmit(peer, r.timeoutMs);
+    this.#armRetransmit(peer, timeoutMs);
   }
 
   #establish(peer: Peer): void {
@@ -405,7 +426,8 @@ export class DtlsServer extends EventEmitter<SecureTransportEvents> implements S
     peer.handle = undefined;
     if (peer.timer) clearTimeout(peer.timer);
     peer.timer = undefined;
-    this.#send(peer, native.close(handle, notify));
+    const out = native.close(handle, notify);
+    this.#send(peer, out, out.length);
     if (this.#sessions.get(peer.key) === peer) this.#sessions.delete(peer.key);
     if (this.#lastPeerByPort.get(peer.port) === peer.key) this.#lastPeerByPort.delete(peer.port);
     if (!peer.established) {
@@ -418,20 +440,20 @@ export class DtlsServer extends EventEmitter<SecureTransportEvents> implements S
     }
   }
 
-  #send(peer: Peer, datagrams: Buffer[], callback?: SendCallback, bytes?: number): void {
+  /** Sends the first `count` datagrams; the callback, if any, follows the last one. */
+  #send(peer: Peer, datagrams: Buffer[], count: number, callback?: SendCallback, bytes?: number): void {
     const udp = this.#udp;
     if (!udp) {
       if (callback) process.nextTick(callback, new DtlsError('not listening'));
       return;
     }
-    if (datagrams.length === 0) {
+    if (count === 0) {
       if (callback) process.nextTick(callback, null, 0);
       return;
     }
-    datagrams.forEach((d, i) => {
-      const last = i === datagrams.length - 1;
-      udp.send(d, peer.port, peer.address, last && callback ? (error) => callback(error ?? null, bytes) : undefined);
-    });
+    for (let i = 0; i < count - 1; i++) udp.send(datagrams[i]!, peer.port, peer.address);
+    if (callback) udp.send(datagrams[count - 1]!, peer.port, peer.address, (error) => callback(error ?? null, bytes));
+    else udp.send(datagrams[count - 1]!, peer.port, peer.address);
   }
 
   #drop(reason: DropReason, address: string, port: number, detail?: string): void {

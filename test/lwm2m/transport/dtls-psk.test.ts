@@ -63,6 +63,8 @@ describe('DTLS PSK server', () => {
       await assert.rejects(connectPsk(h.port, 'urn:imei:000000000000000', PSK_KEY, { timeoutMs: 1000 }), /unknown_psk_identity/);
       await waitFor(() => h.dropped.length > 0, 3000, 'dropped');
       assert.equal(h.dropped[0]!.reason, 'unknown-psk-identity');
+      // OpenSSL's own reason travels with the drop (the addon's lastError()).
+      assert.match(h.dropped[0]!.detail ?? '', /psk identity not found/i);
       assert.equal(h.sessions.length, 0);
       assert.equal(h.server.stats().sessions, 0);
       assert.equal(h.server.stats().handshakes, 0);
