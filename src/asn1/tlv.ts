@@ -129,13 +129,6 @@ export function childrenOf(parent: Tlv): Tlv[] {
 
 // ---- writing (DER) ----
 
-function lengthOctets(n: number): Uint8Array {
-  if (n < 0x80) return Uint8Array.of(n);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Uint8Array.of(0x80 | bytes.length, ...bytes);
-}
-
 function tagOctets(t: number): Uint8Array {
   const bytes: number[] = [];
   for (let v = t; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
@@ -157,8 +150,33 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
 
 /** Encodes one TLV with a DER (minimal) length. */
 export function encodeTlv(t: number, value: Uint8Array | readonly Uint8Array[]): Uint8Array {
-  const content = value instanceof Uint8Array ? value : concat(value);
-  return concat([tagOctets(t), lengthOctets(content.length), content]);
+  // Written straight into one buffer (no separate tag, length and contents arrays): this runs for every
+  // element of every package the eIM signs.
+  let length = 0;
+  if (value instanceof Uint8Array) length = value.length;
+  else for (const p of value) length += p.length;
+  let tagLength = 1;
+  for (let v = t; v > 0xff; v = Math.floor(v / 256)) tagLength++;
+  let lengthLength = 1;
+  if (length >= 0x80) for (let v = length; v > 0; v = Math.floor(v / 256)) lengthLength++;
+  const out = new Uint8Array(tagLength + lengthLength + length);
+  for (let i = tagLength - 1, v = t; i >= 0; i--, v = Math.floor(v / 256)) out[i] = v & 0xff;
+  if (length < 0x80) {
+    out[tagLength] = length;
+  } else {
+    out[tagLength] = 0x80 | (lengthLength - 1);
+    for (let i = tagLength + lengthLength - 1, v = length; i > tagLength; i--, v = Math.floor(v / 256)) out[i] = v & 0xff;
+  }
+  let pos = tagLength + lengthLength;
+  if (value instanceof Uint8Array) {
+    out.set(value, pos);
+  } else {
+    for (const p of value) {
+      out.set(p, pos);
+      pos += p.length;
+    }
+  }
+  return out;
 }
 
 /** Replaces the tag of an encoded TLV, keeping length and contents (implicit tagging of a type). */

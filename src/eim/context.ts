@@ -3,6 +3,7 @@
  * logger and the event sink. Built once by EimCore; no transport appears here.
  */
 import type { Logger } from 'pino';
+import type { CryptoPool } from '../crypto/crypto-pool.js';
 import type { Store } from '../store/store.js';
 import type { EuiccKeys } from './euicc-keys.js';
 import type { EimEvent } from './events.js';
@@ -18,4 +19,6 @@ export interface CoreContext {
   readonly emit: (event: EimEvent) => void;
   /** How many times one package is handed out before its operation fails as undeliverable. */
   readonly maxAttempts: number;
+  /** Worker threads for verifying eUICC signatures, when configured. */
+  readonly cryptoPool: CryptoPool | undefined;
 }

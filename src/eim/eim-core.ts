@@ -13,6 +13,7 @@ import type { EuiccPackageResult } from '../asn1/euicc-package.js';
 import { assertEid } from '../asn1/identifiers.js';
 import type { PendingNotification } from '../asn1/rsp.js';
 import type { Received } from '../asn1/schema.js';
+import type { CryptoPool } from '../crypto/crypto-pool.js';
 import type { TrustedCis } from '../crypto/pki.js';
 import { ConflictError, NotFoundError } from '../store/errors.js';
 import type { EuiccRecord, Json, NotificationRecord, OperationRecord } from '../store/records.js';
@@ -38,6 +39,11 @@ export interface EimCoreOptions {
   readonly maxAttempts?: number;
   /** Lab switch: accept eUICC chains that break the EUM name constraints (test eUICCs do); logged. */
   readonly relaxNameConstraints?: boolean;
+  /**
+   * Verify eUICC result signatures on these worker threads, so the thread running the core and its store is
+   * free meanwhile (give the eIM's FileSigner the same pool to sign there too). The caller closes it.
+   */
+  readonly cryptoPool?: CryptoPool;
 }
 
 export interface RegisterEuiccInput {
@@ -60,6 +66,27 @@ export interface SubmitOptions {
   readonly actor?: string;
 }
 
+/**
+ * node:crypto randomBytes, drawn 4 KiB at a time: one 16-byte call cost ~6 us here (a libuv job each time),
+ * paid for every eimTransactionId; slicing a CSPRNG buffer gives the same bytes for a fraction of that.
+ */
+function bufferedRandomBytes(): (n: number) => Uint8Array {
+  let buffer = new Uint8Array(0);
+  let pos = 0;
+  return (n) => {
+    if (n > 256) return new Uint8Array(nodeRandomBytes(n));
+    if (pos + n > buffer.length) {
+      buffer = new Uint8Array(nodeRandomBytes(4096));
+      pos = 0;
+    }
+    const out = buffer.slice(pos, pos + n);
+    // Handed-out bytes are not kept around.
+    buffer.fill(0, pos, pos + n);
+    pos += n;
+    return out;
+  };
+}
+
 export class EimCore {
   readonly #ctx: CoreContext;
   readonly #queues = new Map<string, Promise<unknown>>();
@@ -72,10 +99,11 @@ export class EimCore {
       identity: options.identity,
       keys: new EuiccKeys({ trustedCis: options.trustedCis, relaxNameConstraints: options.relaxNameConstraints ?? false, now, logger }),
       now,
-      randomBytes: options.randomBytes ?? ((n) => new Uint8Array(nodeRandomBytes(n))),
+      randomBytes: options.randomBytes ?? bufferedRandomBytes(),
       logger,
       emit: options.onEvent ?? (() => undefined),
       maxAttempts: options.maxAttempts ?? 3,
+      cryptoPool: options.cryptoPool,
     };
     if (options.relaxNameConstraints === true) logger.warn('lab mode: EUM name constraints are not enforced on eUICC certificates');
   }

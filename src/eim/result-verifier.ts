@@ -8,7 +8,7 @@ import type { EuiccPackageErrorDataSigned, EuiccPackageResult, EuiccPackageResul
 import { EuiccPackageErrorDataSigned as ErrorDataCodec, EuiccPackageResultDataSigned as ResultDataCodec } from '../asn1/euicc-package.js';
 import { bytesEqual, toHex } from '../asn1/hex.js';
 import { signedBytes } from '../asn1/schema.js';
-import { type PublicKeyInput, verifyEcdsa } from '../crypto/ecdsa.js';
+import { type PublicKeyInput, type VerifyResult, verifyEcdsa } from '../crypto/ecdsa.js';
 import { ResultRejectedError } from './errors.js';
 import { signatureInput } from './package-signing.js';
 
@@ -30,7 +30,8 @@ export function resultCorrelation(result: EuiccPackageResult): { eimId: string; 
   return result.euiccPackageErrorUnsigned;
 }
 
-export function verifyEuiccPackageResult(result: EuiccPackageResult, expected: ExpectedResult, euiccKey: PublicKeyInput): VerifiedResult {
+/** What a signed result carries: its data, the signature, and the exact bytes the signature covers. */
+function signedParts(result: EuiccPackageResult, associationToken: number | undefined) {
   if ('euiccPackageErrorUnsigned' in result) {
     throw new ResultRejectedError('unsigned-error', 'the eUICC answered with an unsigned error, which cannot be authenticated');
   }
@@ -38,7 +39,11 @@ export function verifyEuiccPackageResult(result: EuiccPackageResult, expected: E
     'euiccPackageResultSigned' in result
       ? ([result.euiccPackageResultSigned.euiccPackageResultDataSigned, result.euiccPackageResultSigned.euiccSignEPR, signedBytes(ResultDataCodec, result.euiccPackageResultSigned.euiccPackageResultDataSigned), 'result'] as const)
       : ([result.euiccPackageErrorSigned.euiccPackageErrorDataSigned, result.euiccPackageErrorSigned.euiccSignEPE, signedBytes(ErrorDataCodec, result.euiccPackageErrorSigned.euiccPackageErrorDataSigned), 'error'] as const);
-  const verdict = verifyEcdsa(euiccKey, signatureInput(bytes, expected.associationToken), signature);
+  return { data, signature, input: signatureInput(bytes, associationToken), kind };
+}
+
+function checked(parts: ReturnType<typeof signedParts>, verdict: VerifyResult, expected: ExpectedResult): VerifiedResult {
+  const { data, kind } = parts;
   if (!verdict.valid) throw new ResultRejectedError('bad-signature', 'the eUICC signature does not verify over the received bytes');
   if (data.eimId !== expected.eimId) throw new ResultRejectedError('eim-id-mismatch', `result is for eIM "${data.eimId}"`);
   if (data.counterValue !== expected.counterValue) {
@@ -51,4 +56,20 @@ export function verifyEuiccPackageResult(result: EuiccPackageResult, expected: E
   return kind === 'result'
     ? { kind, data: data as EuiccPackageResultDataSigned, signatureEncoding }
     : { kind, data: data as EuiccPackageErrorDataSigned, signatureEncoding };
+}
+
+export function verifyEuiccPackageResult(result: EuiccPackageResult, expected: ExpectedResult, euiccKey: PublicKeyInput): VerifiedResult {
+  const parts = signedParts(result, expected.associationToken);
+  return checked(parts, verifyEcdsa(euiccKey, parts.input, parts.signature), expected);
+}
+
+/** The same checks, with the signature verified by `verify` (e.g. on a CryptoPool worker thread). */
+export async function verifyEuiccPackageResultWith(
+  verify: (key: PublicKeyInput, data: Uint8Array, signature: Uint8Array) => Promise<VerifyResult>,
+  result: EuiccPackageResult,
+  expected: ExpectedResult,
+  euiccKey: PublicKeyInput,
+): Promise<VerifiedResult> {
+  const parts = signedParts(result, expected.associationToken);
+  return checked(parts, await verify(euiccKey, parts.input, parts.signature), expected);
 }

@@ -20,7 +20,7 @@ import { ResultRejectedError, type RejectReason } from './errors.js';
 import { applyResultData, type InventoryChanges } from './inventory.js';
 import { requestOf } from './issue.js';
 import { notificationBytes, notificationFacts, notificationRecord, verifyNotification } from './notifications.js';
-import { resultCorrelation, verifyEuiccPackageResult } from './result-verifier.js';
+import { resultCorrelation, verifyEuiccPackageResult, verifyEuiccPackageResultWith } from './result-verifier.js';
 import type { KeyObject } from 'node:crypto';
 
 /** Records a refusal in the audit log and reports it as a typed error. */
@@ -103,7 +103,9 @@ export async function applyEuiccPackageResult(ctx: CoreContext, eid: string, res
   const assoc = await ctx.store.getAssociation(ctx.identity.eimId, eid);
   let verified;
   try {
-    verified = verifyEuiccPackageResult(result, { eimId: ctx.identity.eimId, counterValue: op.counterValue, ...(op.eimTransactionId ? { eimTransactionId: op.eimTransactionId } : {}), ...(assoc?.associationToken !== undefined ? { associationToken: assoc.associationToken } : {}) }, key);
+    const expected = { eimId: ctx.identity.eimId, counterValue: op.counterValue, ...(op.eimTransactionId ? { eimTransactionId: op.eimTransactionId } : {}), ...(assoc?.associationToken !== undefined ? { associationToken: assoc.associationToken } : {}) };
+    const pool = ctx.cryptoPool;
+    verified = pool === undefined ? verifyEuiccPackageResult(result, expected, key) : await verifyEuiccPackageResultWith((k, d, s) => pool.verifyEcdsa(k, d, s), result, expected, key);
   } catch (e) {
     if (e instanceof ResultRejectedError) return reject(ctx, eid, e.reason, e.message, op.id);
     throw e;

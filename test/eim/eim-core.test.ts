@@ -4,7 +4,10 @@ import { EuiccPackageRequest, EnableProfileResult, DisableProfileResult, DeleteP
 import { toHex } from '../../src/asn1/hex.js';
 import { decode, RECEIVED } from '../../src/asn1/schema.js';
 import { concat } from '../../src/asn1/tlv.js';
+import { CryptoPool } from '../../src/crypto/crypto-pool.js';
 import { verifyEcdsa } from '../../src/crypto/ecdsa.js';
+import { FileSigner } from '../../src/crypto/file-signer.js';
+import { generateKeyPair, privateKeyToPem } from '../../src/crypto/keys.js';
 import { CertificateError } from '../../src/crypto/errors.js';
 import { ResultRejectedError } from '../../src/eim/errors.js';
 import { createBrokenVariant } from '../../src/sim/pki.js';
@@ -325,6 +328,31 @@ describe('eUICC registration and chain validation', () => {
       await assert.rejects(h.core.registerEuicc({ eid: '89049032123451234512345678901299' }), /check digits/);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('eIM core on a crypto pool', () => {
+  it('signs packages and verifies results on worker threads: a forged result changes nothing, the genuine one applies once', async () => {
+    const pool = new CryptoPool({ threads: 1 });
+    const signer = FileSigner.fromPem(privateKeyToPem(generateKeyPair('P-256').privateKey), undefined, { pool });
+    const h = await harness({ cryptoPool: pool, identity: { eimId: 'eim.test', signer, supportedProtocols: [], indirectProfileDownload: false } });
+    try {
+      const op = await h.core.submit(EID, { kind: 'enable', iccid: ICCID_A });
+      const pkg = (await h.core.nextPackage(EID))!;
+      const req = decode(EuiccPackageRequest, pkg.der);
+      const input = concat([req.euiccPackageSigned[RECEIVED]!, Uint8Array.of(0x84, 0x01, 0x00)]);
+      assert.equal(req.eimSignature.length, 64);
+      assert.equal(verifyEcdsa(signer.publicKeySpki(), input, req.eimSignature).valid, true);
+      const forged = euiccAnswer(h.pki, EID, pkg.der, [{ enableResult: 'ok' }], { key: 'eum' });
+      await assert.rejects(h.core.applyEuiccPackageResult(EID, decodeResult(forged)), (e: unknown) => e instanceof ResultRejectedError && e.reason === 'bad-signature');
+      assert.equal((await h.store.getOperation(op.id))?.state, 'sent');
+      const good = euiccAnswer(h.pki, EID, pkg.der, [{ enableResult: 'ok' }]);
+      assert.equal((await h.core.applyEuiccPackageResult(EID, decodeResult(good))).state, 'done');
+      await assert.rejects(h.core.applyEuiccPackageResult(EID, decodeResult(good)), (e: unknown) => e instanceof ResultRejectedError && e.reason === 'already-applied');
+    } finally {
+      await h.close();
+      await pool.close();
     }
   });
 });

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { EimError, InvalidArgumentError } from '../../errors.js';
 import { applyPatch, type Intent } from '../change-set.js';
 import { ConflictError, NotFoundError, StoreError } from '../errors.js';
-import type { AssociationRecord, EuiccRecord, NotificationRecord, OperationRecord } from '../records.js';
+import type { AssociationRecord, EuiccRecord, NotificationRecord } from '../records.js';
 import {
   associationCodec,
   auditCodec,
@@ -19,6 +19,7 @@ import {
   pick,
   profileCodec,
   profileHistoryCodec,
+  updateOf,
 } from './row-codec.js';
 
 export interface ApplyContext {
@@ -37,15 +38,15 @@ const SQL = {
   deleteCredentialsOfEid: 'DELETE FROM device_credentials WHERE eid = ?',
   upsertAssociation: insertSql(associationCodec, { upsertKey: ['eim_id', 'eid'] }),
   getAssociation: 'SELECT * FROM associations WHERE eim_id = ? AND eid = ?',
+  associationCounter: 'SELECT counter_value FROM associations WHERE eim_id = ? AND eid = ?',
   deleteAssociation: 'DELETE FROM associations WHERE eim_id = ? AND eid = ?',
-  setCounter: 'UPDATE associations SET counter_value = ?, updated_at = ? WHERE eim_id = ? AND eid = ?',
+  setCounter: 'UPDATE associations SET counter_value = ?, updated_at = ? WHERE eim_id = ? AND eid = ? AND counter_value = ?',
   upsertProfile: insertSql(profileCodec, { upsertKey: ['eid', 'iccid'] }),
   deleteProfile: 'DELETE FROM profiles WHERE eid = ? AND iccid = ?',
   iccidsOfEid: 'SELECT iccid FROM profiles WHERE eid = ?',
   insertHistory: insertSql(profileHistoryCodec, { omit: ['id'] }),
   insertOperation: insertSql(operationCodec),
-  getOperation: 'SELECT * FROM operations WHERE id = ?',
-  updateOperation: `UPDATE operations SET ${operationCodec.columns.filter((c) => c !== 'id').map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`,
+  operationState: 'SELECT state FROM operations WHERE id = ?',
   insertNotification: insertSql(notificationCodec, { ignoreConflict: true }),
   getNotification: 'SELECT * FROM notifications WHERE eid = ? AND seq_number = ?',
   updateNotification: `UPDATE notifications SET ${notificationCodec.columns
@@ -74,15 +75,33 @@ function touched<T extends { updatedAt: number }>(ctx: ApplyContext, merged: T, 
   return 'updatedAt' in patch && (patch as { updatedAt?: number }).updatedAt !== undefined ? merged : { ...merged, updatedAt: ctx.now() };
 }
 
+/** The patch with `updatedAt` filled in as `touched` would. */
+function touchedPatch(ctx: ApplyContext, patch: object): Row {
+  const p = patch as Row;
+  return p['updatedAt'] !== undefined ? p : { ...p, updatedAt: ctx.now() };
+}
+
+/**
+ * Writes only the patched columns of one row (`where` binds `keys`); returns whether the row exists. A key
+ * set to undefined becomes NULL, as a full rewrite of the patched record would store it.
+ */
+function updateColumns(ctx: ApplyContext, codec: Parameters<typeof updateOf>[0], patch: Row, where: string, keys: unknown[]): boolean {
+  const { sql, values } = updateOf(codec, patch, where);
+  return ctx.stmt(sql).run(...values, ...keys).changes > 0;
+}
+
 export function applyIntent(ctx: ApplyContext, intent: Intent): void {
   switch (intent.op) {
     case 'putEuicc':
       writeEuicc(ctx, intent.record);
       return;
     case 'patchEuicc': {
-      const row = ctx.stmt(SQL.getEuicc).get(intent.eid) as Row | undefined;
-      if (row === undefined) throw new NotFoundError(`eUICC ${intent.eid} does not exist`);
-      writeEuicc(ctx, touched(ctx, applyPatch(euiccCodec.fromRow(row), intent.patch), intent.patch));
+      // Only the patched columns: a full rewrite would also rewrite the certificates and the labels.
+      if (!updateColumns(ctx, euiccCodec, touchedPatch(ctx, intent.patch), 'eid = ?', [intent.eid])) throw new NotFoundError(`eUICC ${intent.eid} does not exist`);
+      if ('labels' in intent.patch && intent.patch.labels !== undefined) {
+        ctx.stmt(SQL.deleteLabels).run(intent.eid);
+        for (const label of intent.patch.labels) ctx.stmt(SQL.insertLabel).run(intent.eid, label);
+      }
       return;
     }
     case 'deleteEuicc':
@@ -110,17 +129,15 @@ export function applyIntent(ctx: ApplyContext, intent: Intent): void {
       ctx.stmt(SQL.deleteAssociation).run(intent.eimId, intent.eid);
       return;
     case 'setCounterValue': {
-      const row = ctx.stmt(SQL.getAssociation).get(intent.eimId, intent.eid) as Row | undefined;
+      // The compare-and-set is the UPDATE's WHERE; the row is read only to explain a refusal.
+      if (intent.value > intent.expected && ctx.stmt(SQL.setCounter).run(intent.value, ctx.now(), intent.eimId, intent.eid, intent.expected).changes > 0) return;
+      const row = ctx.stmt(SQL.associationCounter).get(intent.eimId, intent.eid) as Row | undefined;
       if (row === undefined) throw new NotFoundError(`association ${intent.eimId}/${intent.eid} does not exist`);
       const stored = row['counter_value'] as number;
       if (stored !== intent.expected) {
         throw new ConflictError(`counterValue of ${intent.eimId}/${intent.eid} is ${stored}, expected ${intent.expected}`);
       }
-      if (intent.value <= stored) {
-        throw new ConflictError(`counterValue of ${intent.eimId}/${intent.eid} only goes up (${stored} -> ${intent.value} refused)`);
-      }
-      ctx.stmt(SQL.setCounter).run(intent.value, ctx.now(), intent.eimId, intent.eid);
-      return;
+      throw new ConflictError(`counterValue of ${intent.eimId}/${intent.eid} only goes up (${stored} -> ${intent.value} refused)`);
     }
     case 'putProfile':
       ctx.stmt(SQL.upsertProfile).run(profileCodec.toRow(intent.record));
@@ -144,15 +161,14 @@ export function applyIntent(ctx: ApplyContext, intent: Intent): void {
       ctx.stmt(SQL.insertOperation).run(operationCodec.toRow(intent.record));
       return;
     case 'updateOperation': {
-      const row = ctx.stmt(SQL.getOperation).get(intent.id) as Row | undefined;
+      // Compare-and-set in the UPDATE's WHERE (this is how a result is applied exactly once); the state is
+      // read only to explain a refusal.
+      const expected = intent.expectedState;
+      const where = expected === undefined ? 'id = ?' : `id = ? AND state IN (${expected.map(() => '?').join(', ')})`;
+      if (updateColumns(ctx, operationCodec, touchedPatch(ctx, intent.patch), where, [intent.id, ...(expected ?? [])])) return;
+      const row = ctx.stmt(SQL.operationState).get(intent.id) as { state: string } | undefined;
       if (row === undefined) throw new NotFoundError(`operation ${intent.id} does not exist`);
-      const current = operationCodec.fromRow(row);
-      if (intent.expectedState && !intent.expectedState.includes(current.state)) {
-        throw new ConflictError(`operation ${intent.id} is ${current.state}, expected ${intent.expectedState.join(' or ')}`);
-      }
-      const merged: OperationRecord = touched(ctx, applyPatch(current, intent.patch), intent.patch);
-      ctx.stmt(SQL.updateOperation).run(operationCodec.toRow(merged));
-      return;
+      throw new ConflictError(`operation ${intent.id} is ${row.state}, expected ${(expected ?? []).join(' or ')}`);
     }
     case 'insertNotification':
       ctx.stmt(SQL.insertNotification).run(notificationCodec.toRow(intent.record));

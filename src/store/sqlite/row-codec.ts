@@ -23,6 +23,10 @@ export interface TableCodec<T> {
   /** Named parameters for every column (absent fields bound as NULL). */
   toRow(record: T): Record<string, unknown>;
   fromRow(row: Record<string, unknown>): T;
+  /** The column of a record field, or undefined when the field is not stored. */
+  columnOf(field: string): string | undefined;
+  /** One field's value as bound for its column (absent is NULL). */
+  encodeField(field: string, value: unknown): unknown;
 }
 
 function encode(kind: Kind, value: unknown): unknown {
@@ -55,9 +59,15 @@ function decode(kind: Kind, value: unknown): unknown {
 }
 
 function codec<T>(table: string, spec: readonly [field: string, column: string, kind: Kind][]): TableCodec<T> {
+  const byField = new Map(spec.map(([f, c, k]) => [f, { column: c, kind: k }]));
   return {
     table,
     columns: spec.map(([, c]) => c),
+    columnOf: (field) => byField.get(field)?.column,
+    encodeField(field, value) {
+      const f = byField.get(field);
+      return f === undefined ? null : encode(f.kind, value);
+    },
     toRow(record) {
       const row: Record<string, unknown> = {};
       for (const [f, c, k] of spec) row[c] = encode(k, (record as Record<string, unknown>)[f]);
@@ -193,6 +203,23 @@ export function insertSql(c: TableCodec<unknown>, options: { omit?: readonly str
     sql += ' ON CONFLICT DO NOTHING';
   }
   return sql;
+}
+
+/**
+ * `UPDATE t SET c1 = ?, c2 = ? … WHERE <where>` for the stored fields among `fields` (others are ignored, as a
+ * full-row write would ignore them), with the bound values in the same order. Writing only the changed
+ * columns keeps SQLite from rewriting the indexes of the others (it updates every index of a column in SET).
+ */
+export function updateOf(c: TableCodec<unknown>, patch: Record<string, unknown>, where: string): { sql: string; values: unknown[] } {
+  const sets: string[] = [];
+  const values: unknown[] = [];
+  for (const field of Object.keys(patch)) {
+    const column = c.columnOf(field);
+    if (column === undefined) continue;
+    sets.push(`${column} = ?`);
+    values.push(c.encodeField(field, patch[field]));
+  }
+  return { sql: `UPDATE ${c.table} SET ${sets.join(', ')} WHERE ${where}`, values };
 }
 
 /** Drops named parameters that the statement does not use (better-sqlite3 refuses unknown ones). */

@@ -29,6 +29,7 @@ import type {
 } from '../records.js';
 import type { AuditFilter, Changes, EuiccFilter, OperationFilter, Page, SecurityStore, Store } from '../store.js';
 import { applyIntent, mapSqliteError, type ApplyContext } from './apply-intent.js';
+import { Checkpointer } from './checkpointer.js';
 import { appliedMigrations, migrate, MIGRATIONS, type AppliedMigration, type Migration } from './migrations.js';
 import {
   associationCodec,
@@ -52,6 +53,11 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** The migration list; tests pass a longer one to make a database "newer than the code". */
   migrations?: readonly Migration[];
+  /**
+   * Checkpoint the WAL on a worker thread instead of inside the writer's COMMIT (see checkpointer.ts);
+   * default true for a database file.
+   */
+  backgroundCheckpoint?: boolean;
 }
 
 interface PendingCommit {
@@ -61,6 +67,9 @@ interface PendingCommit {
 }
 
 type Row = Record<string, unknown>;
+
+/** WAL size (pages) at which the writer checkpoints itself although a background checkpointer runs. */
+const WRITER_CHECKPOINT_PAGES = 10_000;
 
 /** Prepared statements kept per store; page sizes vary, so the cache is bounded. */
 const STATEMENT_CACHE_LIMIT = 500;
@@ -74,6 +83,7 @@ export class SqliteStore implements Store, SecurityStore {
   #pending: PendingCommit[] = [];
   #scheduled = false;
   #closed = false;
+  #checkpointer: Checkpointer | undefined;
   /** Versions applied when this store was opened (empty when the file was up to date). */
   readonly migrationsAppliedAtOpen: readonly number[];
 
@@ -84,6 +94,13 @@ export class SqliteStore implements Store, SecurityStore {
     this.#ctx = { stmt: (sql) => this.#stmt(sql), now: this.#now };
     this.migrationsAppliedAtOpen = migrate(db, options.migrations ?? MIGRATIONS, this.#now);
     if (this.migrationsAppliedAtOpen.length > 0) this.#log.info({ versions: this.migrationsAppliedAtOpen }, 'schema migrations applied');
+    if (options.backgroundCheckpoint !== false && db.pragma('journal_mode', { simple: true }) === 'wal') {
+      // The writer's own automatic checkpoint stays as a safety net, 10x further out than SQLite's default.
+      db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
+      this.#checkpointer = Checkpointer.start(options.path, this.#log, () => {
+        if (!this.#closed) db.pragma('wal_autocheckpoint = 1000');
+      });
+    }
   }
 
   /** Opens (creating when needed) and migrates the database. Throws StoreError when it can not be used. */
@@ -212,6 +229,7 @@ export class SqliteStore implements Store, SecurityStore {
       failAll(cause);
       return;
     }
+    this.#checkpointer?.notify();
     batch.forEach((p, i) => {
       const error = outcomes[i];
       if (error === undefined) p.resolve();
@@ -419,6 +437,8 @@ export class SqliteStore implements Store, SecurityStore {
     this.#flush();
     this.#closed = true;
     this.#statements.clear();
+    // Its connection goes first, so that closing ours (the last one) checkpoints and removes the WAL.
+    await this.#checkpointer?.close();
     try {
       // Lets SQLite refresh the statistics its planner uses for the listing filters (cheap when nothing changed).
       this.#db.pragma('optimize');

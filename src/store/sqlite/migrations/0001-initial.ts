@@ -1,10 +1,14 @@
 /**
  * Migration 1: the initial schema (eUICCs, associations, profiles and their history, operations,
  * notifications, audit, device credentials). Times are INTEGER epoch ms, bytes BLOB, JSON TEXT.
- * Every listing filter of the Store has an index here. Never edit a migration once released: add a new one.
+ * Listing filters have an index here, except the audit filters on actor, action and outcome (see there).
+ * Never edit a migration once released: add a new one.
  */
 
 export const sql = `
+-- A rowid table, not WITHOUT ROWID: with both certificates a row is ~1.3 KB, over the ~1 KB a WITHOUT ROWID
+-- page keeps inline, so every read and every lastContactAt update went through overflow pages (measured:
+-- 17 us -> 8 us per update, 16 us -> 8 us per read).
 CREATE TABLE euiccs (
   eid TEXT PRIMARY KEY NOT NULL,
   created_at INTEGER NOT NULL,
@@ -19,7 +23,7 @@ CREATE TABLE euiccs (
   euicc_info2 TEXT,
   default_smdp_address TEXT,
   resync TEXT
-) WITHOUT ROWID;
+);
 CREATE INDEX euiccs_last_contact ON euiccs (last_contact_at);
 
 -- One row per (eUICC, label): the index behind the label filter (the labels column keeps their order).
@@ -120,8 +124,11 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_ack ON notifications (eid, ack_state, seq_number);
 CREATE INDEX notifications_forward ON notifications (forward_state, next_forward_at);
 
+-- Written with every package issued and every result: kept light. No AUTOINCREMENT (the log is append-only,
+-- so max(id) + 1 already never reuses an id, without the sqlite_sequence write per row), and indexes only for
+-- the selective filters (eUICC, operation, time); actor/action/outcome listings scan by id and stop at the page.
 CREATE TABLE audit (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  id INTEGER PRIMARY KEY,
   at INTEGER NOT NULL,
   actor TEXT NOT NULL,
   action TEXT NOT NULL,
@@ -134,9 +141,6 @@ CREATE TABLE audit (
 CREATE INDEX audit_at ON audit (at);
 CREATE INDEX audit_eid ON audit (eid, id) WHERE eid IS NOT NULL;
 CREATE INDEX audit_operation ON audit (operation_id, id) WHERE operation_id IS NOT NULL;
-CREATE INDEX audit_actor ON audit (actor, id);
-CREATE INDEX audit_action ON audit (action, id);
-CREATE INDEX audit_outcome ON audit (outcome, id);
 
 CREATE TABLE device_credentials (
   endpoint TEXT PRIMARY KEY NOT NULL,
