@@ -358,10 +358,7 @@ describe('a retransmitted IPA message over object 3443 reaches the eIM once', ()
     }
   });
 
-  it('a confirmable notification of /3443/0/3 retransmitted with the same message ID is handled once', {
-    timeout: 20_000,
-    todo: 'src/lwm2m/coap/endpoint.ts #onSeparateResponse does not deduplicate CON notifications by message ID (RFC 7252 §4.5): the bridge handles the message twice',
-  }, async () => {
+  it('a confirmable notification of /3443/0/3 retransmitted with the same message ID is handled once', { timeout: 20_000 }, async () => {
     const stack = await startDownloadStack();
     try {
       const device = await stack.ipaDevice(EID_A, { delivery: 'notify', coap: HASTY });

@@ -297,6 +297,14 @@ export class CoapEndpoint extends EventEmitter {
     const ack = (): void => {
       if (message.type === 'CON') this.#send(peer, encodeMessage({ type: 'ACK', code: 0, messageId: message.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) }));
     };
+    if (message.type === 'CON') {
+      // A retransmitted notification or separate response (same message ID, its ACK was lost) is acknowledged
+      // again but not processed twice (RFC 7252 §4.5): a relayed ESipa request must reach the eIM once.
+      const key = `n|${peerKey(peer)}|${message.messageId}`;
+      if (this.#dedup.has(key)) return ack();
+      if (this.#dedup.size >= DEDUP_MAX) this.#dedup.delete(this.#dedup.keys().next().value as string);
+      this.#dedup.set(key, { at: this.#clock.now(), response: undefined });
+    }
     const exchange = this.#exchanges.get(tokenHex);
     if (exchange !== undefined && peerKey(exchange.peer) === peerKey(peer)) {
       ack();
