@@ -79,8 +79,10 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
     const bus = new EventBus({ apiStore, logger });
     // The scheduler is built after the core but must see the core's events: a late-bound reference.
     const scheduling: { scheduler?: Scheduler } = {};
+    // Domain events are written to the outbox in the same commit as their change; here they are announced.
+    await bus.start();
     const onEvent = (e: EimEvent): void => {
-      bus.publish(e);
+      bus.sink(e);
       scheduling.scheduler?.onEvent(e);
     };
     const core = new EimCore({ store, identity, trustedCis: loadTrustedCis(config), logger, onEvent, maxAttempts: config.eim.maxAttempts, relaxNameConstraints: config.eim.relaxNameConstraints });

@@ -30,14 +30,20 @@ export class EventBus {
   readonly #log: Logger;
   readonly #listeners = new Set<Listener>();
   #tail: Promise<void> = Promise.resolve();
+  /** Highest outbox seq fanned out (events from before `start()` are history, not news). */
+  #lastSeq = 0;
+  #announcing = false;
 
   constructor(options: { apiStore: ApiStore; logger?: Logger }) {
     this.#apiStore = options.apiStore;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'events' });
   }
 
-  /** For EimCoreOptions.onEvent. */
-  readonly sink = (event: EimEvent): void => this.publish(event);
+  /**
+   * For EimCoreOptions.onEvent: the core writes its events to the outbox in the same transaction as the change
+   * (Changes.appendEvent), so here they are only announced, read back from the outbox in commit order.
+   */
+  readonly sink = (_event: EimEvent): void => this.announce();
 
   /** Persists `event` to the outbox (in publish order), then notifies listeners. Never throws. */
   publish(event: BusEvent | ApiEvent | EimEvent): void {
@@ -45,21 +51,50 @@ export class EventBus {
     // JSON round trip: the outbox stores JSON, so listeners see exactly what a receiver will.
     const data = JSON.parse(JSON.stringify(event)) as Json;
     this.#tail = this.#tail.then(async () => {
-      let stored: OutboxEvent;
       try {
-        stored = await this.#apiStore.appendEvent({ type, at, data });
+        await this.#apiStore.appendEvent({ type, at, data });
       } catch (err) {
         this.#log.error({ err, type }, 'event not written to the outbox; dropped');
         return;
       }
-      for (const l of [...this.#listeners]) {
-        try {
-          l(stored);
-        } catch (err) {
-          this.#log.error({ err, type }, 'event listener failed');
-        }
-      }
+      await this.#drain();
     });
+  }
+
+  /** Skips the events already in the outbox at start-up: listeners are told about new events only. */
+  async start(): Promise<void> {
+    this.#lastSeq = await this.#apiStore.lastEventSeq();
+  }
+
+  /** Fans out events other writers committed to the outbox since the last one seen. Never throws. */
+  announce(): void {
+    if (this.#announcing) return;
+    this.#announcing = true;
+    this.#tail = this.#tail.then(async () => {
+      this.#announcing = false;
+      await this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      for (;;) {
+        const batch = await this.#apiStore.listEventsAfter(this.#lastSeq, 500);
+        for (const stored of batch) {
+          this.#lastSeq = stored.seq;
+          for (const l of [...this.#listeners]) {
+            try {
+              l(stored);
+            } catch (err) {
+              this.#log.error({ err, type: stored.type }, 'event listener failed');
+            }
+          }
+        }
+        if (batch.length < 500) return;
+      }
+    } catch (err) {
+      this.#log.error({ err }, 'outbox not readable; events will be announced later');
+    }
   }
 
   /** Calls `listener` for every event persisted from now on; returns the unsubscribe function. */

@@ -20,7 +20,7 @@ import type { EuiccRecord, Json, NotificationRecord, OperationRecord } from '../
 import type { Store } from '../store/store.js';
 import type { CoreContext } from './context.js';
 import { EuiccKeys } from './euicc-keys.js';
-import type { EventSink } from './events.js';
+import { type EimEvent, type EventSink, recordEvent } from './events.js';
 import type { EimIdentity } from './identity.js';
 import { failOperation, issueOperation, type IssuedPackage, reissueOperation } from './issue.js';
 import { notificationBytes } from './notifications.js';
@@ -189,10 +189,12 @@ export class EimCore {
       ...(options.notBefore !== undefined ? { notBefore: options.notBefore } : {}),
       ...(options.expiresAt !== undefined ? { expiresAt: options.expiresAt } : {}),
     };
+    const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'queued', at: now };
     try {
       await store.commit((tx) => {
         tx.insertOperation(op);
         tx.appendAudit({ at: now, actor: options.actor ?? 'eim', action: 'operation-submitted', eid, operationId: op.id, outcome: 'ok', detail: { kind: req.kind } });
+        recordEvent(tx, event);
       });
     } catch (e) {
       // Two identical requests racing on one idempotency key: the first one wins, the second returns it.
@@ -202,7 +204,7 @@ export class EimCore {
       }
       throw e;
     }
-    this.#ctx.emit({ type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'queued', at: now });
+    this.#ctx.emit(event);
     return op;
   }
 
@@ -213,8 +215,12 @@ export class EimCore {
     if (op === undefined) throw new NotFoundError(`operation ${operationId} does not exist`);
     if (op.state !== 'queued') throw new ConflictError(`operation ${operationId} is ${op.state}; only queued operations can be cancelled`);
     const now = this.#ctx.now();
-    await store.commit((tx) => tx.updateOperation(operationId, { state: 'cancelled', completedAt: now, updatedAt: now }, { expectedState: 'queued' }));
-    this.#ctx.emit({ type: 'operation.changed', operationId, eid: op.eid, kind: op.kind, state: 'cancelled', at: now });
+    const event: EimEvent = { type: 'operation.changed', operationId, eid: op.eid, kind: op.kind, state: 'cancelled', at: now };
+    await store.commit((tx) => {
+      tx.updateOperation(operationId, { state: 'cancelled', completedAt: now, updatedAt: now }, { expectedState: 'queued' });
+      recordEvent(tx, event);
+    });
+    this.#ctx.emit(event);
     return { ...op, state: 'cancelled', completedAt: now, updatedAt: now };
   }
 
@@ -238,8 +244,12 @@ export class EimCore {
       const now = this.#ctx.now();
       let queued = await store.nextOperations(eid, { now, limit: 50 });
       for (const op of queued.filter((o) => o.expiresAt !== undefined && o.expiresAt <= now)) {
-        await store.commit((tx) => tx.updateOperation(op.id, { state: 'expired', completedAt: now, updatedAt: now }, { expectedState: 'queued' }));
-        this.#ctx.emit({ type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'expired', at: now });
+        const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'expired', at: now };
+        await store.commit((tx) => {
+          tx.updateOperation(op.id, { state: 'expired', completedAt: now, updatedAt: now }, { expectedState: 'queued' });
+          recordEvent(tx, event);
+        });
+        this.#ctx.emit(event);
       }
       queued = queued.filter((o) => o.expiresAt === undefined || o.expiresAt > now);
       const internal = await this.#internalWork(euicc, queued);
@@ -265,11 +275,13 @@ export class EimCore {
   /** A GetEimPackageRequest said the eUICC's state changed without us (fallback, reset...): re-read it next. */
   async reportStateChange(eid: string, cause: string): Promise<void> {
     const now = this.#ctx.now();
+    const event: EimEvent = { type: 'euicc.resync-requested', eid, cause, at: now };
     await this.#ctx.store.commit((tx) => {
       tx.patchEuicc(eid, { resync: { cause, since: now }, lastContactAt: now, updatedAt: now });
       tx.appendAudit({ at: now, actor: `device:${eid}`, action: 'state-change-reported', eid, outcome: 'ok', detail: { cause } });
+      recordEvent(tx, event);
     });
-    this.#ctx.emit({ type: 'euicc.resync-requested', eid, cause, at: now });
+    this.#ctx.emit(event);
   }
 
   applyEuiccPackageResult(eid: string, result: EuiccPackageResult): Promise<Applied> {

@@ -8,6 +8,7 @@ import { toHex } from '../asn1/hex.js';
 import { ConflictError } from '../store/errors.js';
 import type { OperationRecord } from '../store/records.js';
 import type { CoreContext } from './context.js';
+import { type EimEvent, recordEvent } from './events.js';
 import { buildEuiccPackageRequest, buildUnsignedPackage, MAX_COUNTER_VALUE } from './package-builder.js';
 import { type OperationRequest, packageContent, parseOperationRequest } from './operation-request.js';
 
@@ -54,8 +55,10 @@ export async function issueOperation(ctx: CoreContext, op: OperationRecord): Pro
     } else {
       der = buildUnsignedPackage(content, eimTransactionId);
     }
+    const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state: 'sent', at: now };
     try {
       await ctx.store.commit((tx) => {
+        recordEvent(tx, event);
         if (counterValue !== undefined) tx.setCounterValue(ctx.identity.eimId, op.eid, counterValue, { expected });
         tx.updateOperation(
           op.id,
@@ -81,7 +84,7 @@ export async function issueOperation(ctx: CoreContext, op: OperationRecord): Pro
       }
       throw e;
     }
-    ctx.emit({ type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state: 'sent', at: now });
+    ctx.emit(event);
     return { operationId: op.id, type: packageTypeOf(der), der, attempt: op.attempts + 1 };
   }
 }
@@ -100,9 +103,11 @@ export async function reissueOperation(ctx: CoreContext, op: OperationRecord): P
 
 export async function failOperation(ctx: CoreContext, op: OperationRecord, errorCode: string, errorMessage: string, resync = false): Promise<void> {
   const now = ctx.now();
+  const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state: 'failed', errorCode, at: now };
   await ctx.store.commit((tx) => {
     tx.updateOperation(op.id, { state: 'failed', errorCode, errorMessage, completedAt: now, updatedAt: now }, { expectedState: ['queued', 'sent'] });
     if (resync) tx.patchEuicc(op.eid, { resync: { cause: errorCode, since: now }, updatedAt: now });
+    recordEvent(tx, event);
   });
-  ctx.emit({ type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state: 'failed', errorCode, at: now });
+  ctx.emit(event);
 }

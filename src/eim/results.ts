@@ -16,6 +16,7 @@ import { ConflictError } from '../store/errors.js';
 import type { Changes } from '../store/store.js';
 import type { Json, NotificationRecord, OperationRecord } from '../store/records.js';
 import type { CoreContext } from './context.js';
+import { type EimEvent, recordEvent } from './events.js';
 import { ResultRejectedError, type RejectReason } from './errors.js';
 import { applyResultData, type InventoryChanges } from './inventory.js';
 import { requestOf } from './issue.js';
@@ -26,11 +27,13 @@ import type { KeyObject } from 'node:crypto';
 /** Records a refusal in the audit log and reports it as a typed error. */
 async function reject(ctx: CoreContext, eid: string, reason: RejectReason, message: string, operationId?: string): Promise<never> {
   const at = ctx.now();
-  await ctx.store.commit((tx) =>
-    tx.appendAudit({ at, actor: `device:${eid}`, action: 'result-rejected', eid, outcome: 'rejected', reason, ...(operationId !== undefined ? { operationId } : {}), detail: { message } }),
-  );
+  const event: EimEvent = { type: 'result.rejected', eid, reason, at };
+  await ctx.store.commit((tx) => {
+    tx.appendAudit({ at, actor: `device:${eid}`, action: 'result-rejected', eid, outcome: 'rejected', reason, ...(operationId !== undefined ? { operationId } : {}), detail: { message } });
+    recordEvent(tx, event);
+  });
   ctx.logger.warn({ eid, reason, operationId }, `result rejected: ${message}`);
-  ctx.emit({ type: 'result.rejected', eid, reason, at });
+  ctx.emit(event);
   throw new ResultRejectedError(reason, message);
 }
 
@@ -82,13 +85,17 @@ function complete(tx: Changes, op: OperationRecord, state: 'done' | 'failed', no
 }
 
 /** Commits the completion; a concurrent or earlier application of the same result is reported as a duplicate. */
-async function commitCompletion(ctx: CoreContext, op: OperationRecord, build: (tx: Changes) => void): Promise<void> {
+async function commitCompletion(ctx: CoreContext, op: OperationRecord, build: (tx: Changes) => void, event: EimEvent): Promise<void> {
   try {
-    await ctx.store.commit(build);
+    await ctx.store.commit((tx) => {
+      build(tx);
+      recordEvent(tx, event);
+    });
   } catch (e) {
     if (e instanceof ConflictError) await reject(ctx, op.eid, 'already-applied', `operation ${op.id} already has its result`, op.id);
     throw e;
   }
+  ctx.emit(event);
 }
 
 /** Verifies and applies an EuiccPackageResult (BF51). Returns the operation's new state. */
@@ -128,8 +135,7 @@ export async function applyEuiccPackageResult(ctx: CoreContext, eid: string, res
       complete(tx, op, 'failed', now, resultJson, code, resync ? 'the eUICC had already seen this package; inventory re-synchronisation requested' : undefined);
       tx.patchEuicc(eid, { lastContactAt: now, updatedAt: now, ...(resync ? { resync: { cause: 'unknownOutcome', since: now } } : {}) });
       tx.appendAudit({ at: now, actor: `device:${eid}`, action: 'result-accepted', eid, operationId: op.id, outcome: 'ok', detail: { errorCode: code } });
-    });
-    ctx.emit({ type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'failed', errorCode: code, at: now });
+    }, { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'failed', errorCode: code, at: now });
     return { operationId: op.id, state: 'failed', errorCode: code };
   }
   const profiles = await ctx.store.listProfiles(eid);
@@ -149,8 +155,7 @@ export async function applyEuiccPackageResult(ctx: CoreContext, eid: string, res
       ackState: 'pending',
     });
     tx.appendAudit({ at: now, actor: `device:${eid}`, action: 'result-accepted', eid, operationId: op.id, outcome: 'ok', detail: { state: outcome.state, ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}) } });
-  });
-  ctx.emit({ type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: outcome.state, ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}), at: now });
+  }, { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: outcome.state, ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}), at: now });
   return { operationId: op.id, state: outcome.state, ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}) };
 }
 
@@ -196,8 +201,10 @@ export async function applyNotification(ctx: CoreContext, eid: string, n: Receiv
   }
   const record = notificationRecord(eid, facts, payload, now);
   const current = verified && facts.iccid !== undefined ? (await ctx.store.listProfiles(eid)).find((p) => p.iccid === facts.iccid) : undefined;
+  const event: EimEvent = { type: 'notification.received', eid, seqNumber: facts.seqNumber, kind: facts.kind, ...(facts.iccid ? { iccid: facts.iccid } : {}), at: now };
   await ctx.store.commit((tx) => {
     tx.insertNotification(record);
+    recordEvent(tx, event);
     if (verified && facts.iccid !== undefined && facts.kind !== 'other' && facts.kind !== 'package-result') {
       const iccid = facts.iccid;
       const base = current ?? { eid, iccid, state: 'unknown' as const, fallbackAttribute: false, policyRules: [], updatedAt: now };
@@ -208,7 +215,7 @@ export async function applyNotification(ctx: CoreContext, eid: string, n: Receiv
     }
     tx.appendAudit({ at: now, actor: `device:${eid}`, action: 'notification-received', eid, outcome: 'ok', detail: { seqNumber: facts.seqNumber, kind: facts.kind, verified } });
   });
-  ctx.emit({ type: 'notification.received', eid, seqNumber: facts.seqNumber, kind: facts.kind, ...(facts.iccid ? { iccid: facts.iccid } : {}), at: now });
+  ctx.emit(event);
   return record;
 }
 
@@ -220,8 +227,7 @@ export async function applyEuiccData(ctx: CoreContext, eid: string, response: Ip
   if ('ipaEuiccDataResponseError' in response) {
     if (op === undefined) return reject(ctx, eid, 'unknown-operation', 'data request error for no operation of ours');
     const code = String(response.ipaEuiccDataResponseError.ipaEuiccDataErrorCode);
-    await commitCompletion(ctx, op, (tx) => complete(tx, op, 'failed', now, undefined, code));
-    ctx.emit({ type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'failed', errorCode: code, at: now });
+    await commitCompletion(ctx, op, (tx) => complete(tx, op, 'failed', now, undefined, code), { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'failed', errorCode: code, at: now });
     return { operationId: op.id, state: 'failed', errorCode: code };
   }
   const data = response.ipaEuiccData;
@@ -247,8 +253,7 @@ export async function applyEuiccData(ctx: CoreContext, eid: string, response: Ip
     await commitCompletion(ctx, op, (tx) => {
       complete(tx, op, 'done', now, resultJson);
       tx.patchEuicc(eid, patch);
-    });
-    ctx.emit({ type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'done', at: now });
+    }, { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'done', at: now });
   } else {
     await ctx.store.commit((tx) => tx.patchEuicc(eid, patch));
   }
@@ -268,8 +273,7 @@ export async function applyDownloadResult(ctx: CoreContext, eid: string, r: Prof
   const resultJson = TriggerResultCodec.toJson(r) as Json;
   if ('profileDownloadError' in data) {
     const code = String(data.profileDownloadError.profileDownloadErrorReason);
-    await commitCompletion(ctx, op, (tx) => complete(tx, op, 'failed', now, resultJson, code));
-    ctx.emit({ type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'failed', errorCode: code, at: now });
+    await commitCompletion(ctx, op, (tx) => complete(tx, op, 'failed', now, resultJson, code), { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'failed', errorCode: code, at: now });
     return { operationId: op.id, state: 'failed', errorCode: code };
   }
   const pir = { profileInstallationResult: data.profileInstallationResult } as Received<PendingNotification>;
@@ -287,7 +291,6 @@ export async function applyDownloadResult(ctx: CoreContext, eid: string, r: Prof
     }
     tx.patchEuicc(eid, { lastContactAt: now, updatedAt: now });
     tx.appendAudit({ at: now, actor: `device:${eid}`, action: 'result-accepted', eid, operationId: op.id, outcome: 'ok', detail: { download: failed ? 'failed' : 'installed' } });
-  });
-  ctx.emit({ type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: failed ? 'failed' : 'done', ...(errorCode ? { errorCode } : {}), at: now });
+  }, { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: failed ? 'failed' : 'done', ...(errorCode ? { errorCode } : {}), at: now });
   return { operationId: op.id, state: failed ? 'failed' : 'done', ...(errorCode ? { errorCode } : {}) };
 }

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { bytesEqual, toHex } from '../asn1/hex.js';
 import type { PendingNotification } from '../asn1/rsp.js';
 import type { Received } from '../asn1/schema.js';
-import type { EventSink } from '../eim/events.js';
+import { type EimEvent, type EventSink, recordEvent } from '../eim/events.js';
 import { notificationBytes, notificationFacts, verifyNotification } from '../eim/notifications.js';
 import type { Json, OperationRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -56,8 +56,10 @@ export class DownloadOutcomes {
   async finish(op: OperationRecord, outcome: { state: 'done' | 'failed'; errorCode?: string; errorMessage?: string; result: Json }): Promise<void> {
     if (op.state !== 'sent') return;
     const now = this.#now();
+    const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state: outcome.state, ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}), at: now };
     try {
       await this.#store.commit((tx) => {
+        recordEvent(tx, event);
         tx.updateOperation(
           op.id,
           {
@@ -77,7 +79,7 @@ export class DownloadOutcomes {
       this.#log.info({ operationId: op.id, err: (e as Error).message }, 'operation already ended');
       return;
     }
-    this.#emit({ type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state: outcome.state, ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}), at: now });
+    this.#emit(event);
   }
 
   async audit(op: OperationRecord | undefined, action: string, detail: Record<string, Json>): Promise<void> {

@@ -22,6 +22,13 @@ import type {
 import type { Changes } from './store.js';
 
 /** One recorded write intent. */
+/** An event for the durable outbox, its data already serialised (what was committed is what is delivered). */
+export interface OutboxEntry {
+  type: string;
+  at: number;
+  data: string;
+}
+
 export type Intent =
   | { op: 'putEuicc'; record: EuiccRecord }
   | { op: 'patchEuicc'; eid: string; patch: EuiccPatch }
@@ -39,6 +46,7 @@ export type Intent =
   | { op: 'insertNotification'; record: NotificationRecord }
   | { op: 'patchNotification'; eid: string; seqNumber: number; patch: NotificationPatch }
   | { op: 'appendAudit'; entry: NewAuditEntry }
+  | { op: 'appendEvent'; event: OutboxEntry }
   | { op: 'putCredential'; record: DeviceCredentialRecord }
   | { op: 'deleteCredential'; endpoint: string };
 
@@ -185,6 +193,11 @@ export function recordChanges(build: (tx: Changes) => void): Intent[] {
       text(entry.actor, 'entry.actor');
       text(entry.action, 'entry.action');
       push({ op: 'appendAudit', entry: copy(entry) });
+    },
+    appendEvent(event) {
+      text(event.type, 'event.type');
+      int(event.at, 'event.at');
+      push({ op: 'appendEvent', event: { type: event.type, at: event.at, data: JSON.stringify(event.data) } });
     },
     putCredential(record) {
       text(record.endpoint, 'credential.endpoint');

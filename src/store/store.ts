@@ -16,6 +16,7 @@ import type {
   DeviceCredentialRecord,
   EuiccPatch,
   EuiccRecord,
+  Json,
   NewAuditEntry,
   NewProfileHistoryEntry,
   NotificationPatch,
@@ -129,6 +130,12 @@ export interface Changes {
   patchNotification(eid: string, seqNumber: number, patch: NotificationPatch): void;
   /** Appends an audit line (its id is assigned by the store). */
   appendAudit(entry: NewAuditEntry): void;
+  /**
+   * Appends an event to the durable outbox in the same transaction as the change it describes, so an event is
+   * delivered (by webhooks, SSE) if and only if its change was committed. Sequence numbers are assigned by the
+   * store, increasing in commit order.
+   */
+  appendEvent(event: { type: string; at: number; data: Json }): void;
   /** Inserts or replaces a device credential; ConflictError when its pskIdentity or fingerprint is taken. */
   putCredential(record: DeviceCredentialRecord): void;
   /** Deletes a device credential; deleting a missing one does nothing. */

@@ -183,6 +183,10 @@ export function applyIntent(ctx: ApplyContext, intent: Intent): void {
     case 'appendAudit':
       ctx.stmt(SQL.insertAudit).run(pick(auditCodec.toRow({ ...intent.entry, id: 0 }), ['id']));
       return;
+    case 'appendEvent':
+      // The outbox table belongs to migration 2 (src/api); it is written here so the event commits with its change.
+      ctx.stmt('INSERT INTO event_outbox (type, at, data) VALUES (?, ?, ?)').run(intent.event.type, intent.event.at, intent.event.data);
+      return;
     case 'putCredential':
       ctx.stmt(SQL.upsertCredential).run(credentialCodec.toRow(intent.record));
       return;
