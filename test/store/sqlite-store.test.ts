@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ConflictError, StoreError } from '../../src/store/errors.js';
 import { MIGRATIONS, type Migration } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { SqliteApiStore } from '../../src/store/sqlite/sqlite-api-store.js';
 import { association, eidOf, euicc } from './fixtures.js';
 import { describeStoreConformance } from './store.suite.js';
 
@@ -39,6 +40,29 @@ describeStoreConformance('SqliteStore (temporary file)', async () => {
 });
 
 describe('SqliteStore', () => {
+  it('writes outbox events with their change, and not at all when the change is refused', async () => {
+    const db = tempDb();
+    try {
+      const store = SqliteStore.open({ path: db.path });
+      const outbox = new SqliteApiStore(store.database);
+      await store.commit((tx) => {
+        tx.putEuicc(euicc(eidOf(1)));
+        tx.appendEvent({ type: 'euicc.changed', at: 1, data: { n: 1 } });
+      });
+      await assert.rejects(
+        store.commit((tx) => {
+          tx.appendEvent({ type: 'euicc.changed', at: 2, data: { n: 2 } });
+          tx.patchEuicc(eidOf(99), { updatedAt: 2 });
+        }),
+      );
+      const events = await outbox.listEventsAfter(0);
+      assert.deepEqual(events.map((e) => [e.type, e.data]), [['euicc.changed', { n: 1 }]]);
+      await store.close();
+    } finally {
+      db.remove();
+    }
+  });
+
   it('applies migrations once: reopening the file applies none and keeps their records', async () => {
     const db = tempDb();
     try {
