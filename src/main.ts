@@ -19,6 +19,7 @@ import { EventBus } from './api/events.js';
 import { createInitialAdminToken } from './api/tokens.js';
 import { WebhookDispatcher } from './api/webhook-dispatcher.js';
 import { loadConfig, type EimConfig } from './config/config.js';
+import { CryptoPool } from './crypto/crypto-pool.js';
 import { dataPath, loadIdentity, loadTrustedCis } from './config/identity.js';
 import { EimCore } from './eim/eim-core.js';
 import type { EimEvent } from './eim/events.js';
@@ -72,7 +73,10 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
   const store = SqliteStore.open({ path: dataPath(config, config.database), logger });
   const closers: (() => Promise<void> | void)[] = [() => store.close()];
   try {
-    const { identity, generatedKeyFile } = await loadIdentity(config);
+    // Signing and verification on worker threads keep the event loop free for the devices' awake windows.
+    const pool = config.eim.cryptoThreads > 0 ? new CryptoPool({ threads: config.eim.cryptoThreads }) : undefined;
+    if (pool !== undefined) closers.push(() => pool.close());
+    const { identity, generatedKeyFile } = await loadIdentity(config, pool !== undefined ? { pool } : {});
     if (generatedKeyFile !== undefined) log.warn({ keyFile: generatedKeyFile }, 'no eIM key configured: generated a development key (configure eim.keyFile in production)');
     const apiStore = new SqliteApiStore(store.database);
     const campaignStore = new SqliteCampaignStore(store);
@@ -85,7 +89,16 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
       bus.sink(e);
       scheduling.scheduler?.onEvent(e);
     };
-    const core = new EimCore({ store, identity, trustedCis: loadTrustedCis(config), logger, onEvent, maxAttempts: config.eim.maxAttempts, relaxNameConstraints: config.eim.relaxNameConstraints });
+    const core = new EimCore({
+      store,
+      identity,
+      trustedCis: loadTrustedCis(config),
+      logger,
+      onEvent,
+      maxAttempts: config.eim.maxAttempts,
+      relaxNameConstraints: config.eim.relaxNameConstraints,
+      ...(pool !== undefined ? { cryptoPool: pool } : {}),
+    });
     // The eIM as ES9+ client: relay for indirect downloads, and forwarder of notifications to SM-DP+s.
     const rootOf = (file: string): string | Uint8Array => {
       const raw = readFileSync(file);

@@ -32,6 +32,7 @@ export interface EimConfig {
     trustedCiFiles: string[];
     relaxNameConstraints: boolean;
     maxAttempts: number;
+    cryptoThreads: number;
   };
   lwm2m: { coap: Listener; coaps: Listener; awakeWindowSeconds: number; maxBodyBytes: number };
   http: { esipa: Listener; api: Listener };

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { fromHex } from '../asn1/hex.js';
+import type { CryptoPool } from '../crypto/crypto-pool.js';
 import { FileSigner } from '../crypto/file-signer.js';
 import { generateKeyFiles, PRIVATE_KEY_FILE } from '../crypto/keys.js';
 import { TrustedCis } from '../crypto/pki.js';
@@ -23,7 +24,7 @@ export interface LoadedIdentity {
   readonly generatedKeyFile?: string;
 }
 
-export async function loadIdentity(config: EimConfig): Promise<LoadedIdentity> {
+export async function loadIdentity(config: EimConfig, options: { pool?: CryptoPool } = {}): Promise<LoadedIdentity> {
   const c = config.eim;
   let keyFile = c.keyFile;
   let generatedKeyFile: string | undefined;
@@ -36,7 +37,7 @@ export async function loadIdentity(config: EimConfig): Promise<LoadedIdentity> {
       generatedKeyFile = keyFile;
     }
   }
-  const signer = await FileSigner.fromFiles(keyFile, c.certificateFile ?? undefined);
+  const signer = await FileSigner.fromFiles(keyFile, c.certificateFile ?? undefined, options.pool !== undefined ? { pool: options.pool } : {});
   const identity: EimIdentity = {
     eimId: c.eimId,
     ...(c.eimIdType !== undefined ? { eimIdType: c.eimIdType } : {}),
