@@ -57,7 +57,8 @@ function listenHttp(server: import('node:http').Server, host: string, port: numb
 
 function bindUdp(host: string, port: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    // A large receive buffer: a wake storm must not overflow it (a dropped datagram costs a retransmission).
+    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
     socket.once('error', reject);
     socket.bind(port, host, () => {
       socket.off('error', reject);

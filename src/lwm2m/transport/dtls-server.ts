@@ -87,6 +87,9 @@ interface Peer {
   session: SecureSession | undefined;
 }
 
+/** Kernel receive buffer asked for (Linux caps it at net.core.rmem_max). */
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export class DtlsServer extends EventEmitter<SecureTransportEvents> implements SecureDatagramBackend {
   /** The plaintext socket to give node-coap's Server and Agent. */
   readonly socket: DtlsSocket;
@@ -143,6 +146,9 @@ export class DtlsServer extends EventEmitter<SecureTransportEvents> implements S
       // Peers are always IP literals taken from rinfo, of the socket's own family: skip dns.lookup and
       // its extra tick per send, and the IPv6 regex of isIPv6() (it showed in send profiles).
       lookup: (address, _options, callback) => callback(null, address, family),
+      // A fleet waking at once arrives faster than a busy loop drains it: the default ~200 KB buffer drops
+      // datagrams, and every drop costs the device a CoAP retransmission (seconds).
+      recvBufferSize: RECEIVE_BUFFER_BYTES,
     });
     this.#udp = udp;
     udp.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
