@@ -101,11 +101,13 @@ export function applyResultData(ctx: InventoryContext, results: readonly EuiccRe
     const code = terminated !== undefined ? codeName(resultCode(terminated)!) : 'emptyResult';
     return { outcome: { state: 'failed', errorCode: code, result }, changes };
   }
-  // A signed answer of the wrong kind (e.g. a rollbackResult replacing an enable result) is recorded, not applied.
+  // After a rollback (SGP.32 ProfileRollback) the stored result carries a rollbackResult next to the enable
+  // result: the enable did not stick, so nothing is applied to the inventory.
+  if (results.some((r) => 'rollbackResult' in r)) return { outcome: { state: 'failed', errorCode: 'rolledBack', result }, changes };
+  // A signed answer of the wrong kind is recorded, not applied.
   const arm = Object.keys(first)[0]!;
   if (arm !== EXPECTED_ARM[ctx.request.kind]) {
-    const code = arm === 'rollbackResult' ? 'rolledBack' : 'unexpectedResult';
-    return { outcome: { state: 'failed', errorCode: code, result }, changes };
+    return { outcome: { state: 'failed', errorCode: 'unexpectedResult', result }, changes };
   }
   const code = resultCode(first);
   if (code !== undefined && code !== 'ok') return { outcome: { state: 'failed', errorCode: codeName(code), result }, changes };

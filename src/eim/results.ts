@@ -284,7 +284,8 @@ export async function applyDownloadResult(ctx: CoreContext, eid: string, r: Prof
   const errorCode = failed ? String(facts.installError!.errorReason) : undefined;
   await commitCompletion(ctx, op, (tx) => {
     complete(tx, op, failed ? 'failed' : 'done', now, resultJson, errorCode, failed ? `bppCommandId ${String(facts.installError!.bppCommandId)}` : undefined);
-    tx.insertNotification(notificationRecord(eid, facts, TriggerResultCodec.encode(r), now));
+    // Direct download: the IPA already sent this PIR to the SM-DP+ itself; keep it for acknowledgement only.
+    tx.insertNotification({ ...notificationRecord(eid, facts, TriggerResultCodec.encode(r), now), forwardState: 'not-required' });
     if (!failed && facts.iccid !== undefined) {
       tx.putProfile({ eid, iccid: facts.iccid, ...(facts.aid ? { aid: facts.aid } : {}), state: 'disabled', fallbackAttribute: false, policyRules: [], updatedAt: now });
       tx.addProfileHistory({ eid, iccid: facts.iccid, at: now, change: 'installed', operationId: op.id });

@@ -122,3 +122,63 @@ describe('eIM core against the virtual eUICC', () => {
     }
   });
 });
+
+describe('eIM core, ESipa handler and IPA: rollback and fallback', () => {
+  async function retrieval() {
+    const { h, card } = await setup();
+    const { EsipaHandler } = await import('../../src/esipa/esipa-handler.js');
+    const { Ipa } = await import('../../src/sim/ipa.js');
+    const esipa = new EsipaHandler({ core: h.core });
+    const ipa = new Ipa(card);
+    /** Sends one IPA message and follows the conversation until the IPA has nothing more to say. */
+    const talk = async (first: Uint8Array | undefined): Promise<void> => {
+      let message = first;
+      for (let i = 0; message !== undefined && i < 8; i++) {
+        const outcome = await esipa.handle(message);
+        message = outcome.kind === 'response' ? ipa.handleEimMessage(outcome.der) : undefined;
+      }
+    };
+    return { h, card, ipa, esipa, talk, poll: () => talk(ipa.pollRequest()) };
+  }
+
+  it('an enable with rollbackFlag that loses connectivity ends rolled back, with the inventory unchanged', async () => {
+    const { h, card, ipa, esipa, poll, talk } = await retrieval();
+    try {
+      await h.core.submit(EID, { kind: 'list-profiles' });
+      await poll();
+      const op = await h.core.submit(EID, { kind: 'enable', iccid: B, rollback: true });
+      // the device fetches and runs the package, but its connectivity fails on the new profile before it reports
+      const answer = await esipa.handle(ipa.pollRequest());
+      assert.equal(answer.kind, 'response');
+      ipa.handleEimMessage((answer as { der: Uint8Array }).der);
+      assert.equal(ipa.loseConnectivity(), 'rollback');
+      assert.equal(card.profile(A)?.state, 'enabled');
+      for (const m of ipa.takeOutbox()) await talk(m);
+      const done = await h.store.getOperation(op.id);
+      assert.equal(done?.state, 'failed');
+      assert.equal(done?.errorCode, 'rolledBack');
+      assert.deepEqual(await states(h), { [A]: 'enabled', [B]: 'disabled', [LOCKED]: 'disabled' });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a fallback makes the next poll carry notifyStateChange, and the eIM re-reads the inventory by itself', async () => {
+    const { h, card, ipa, poll } = await retrieval();
+    try {
+      await h.core.submit(EID, { kind: 'set-fallback', iccid: A });
+      await poll();
+      await h.core.submit(EID, { kind: 'enable', iccid: B });
+      await poll();
+      assert.deepEqual(await states(h), { [A]: 'disabled', [B]: 'enabled' }, 'inventory after the enable (no full list read yet)');
+      assert.equal(ipa.loseConnectivity(), 'fallback');
+      assert.equal(card.profile(A)?.state, 'enabled');
+      await poll(); // GetEimPackageRequest with notifyStateChange -> listProfileInfo -> result
+      assert.ok(h.events.some((e) => e.type === 'euicc.resync-requested' && e.cause === 'fallback'));
+      assert.deepEqual(await states(h), { [A]: 'enabled', [B]: 'disabled', [LOCKED]: 'disabled' });
+      assert.equal((await h.store.getEuicc(EID))?.resync, undefined);
+    } finally {
+      await h.close();
+    }
+  });
+});
