@@ -38,6 +38,12 @@ import { SqliteApiStore } from './store/sqlite/sqlite-api-store.js';
 import { SqliteCampaignStore } from './store/sqlite/sqlite-campaign-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
+/**
+ * Commits arriving within this many ms share one SQLite transaction. Devices wake one by one, so without a
+ * window each package would pay its own WAL write; 2 ms is far inside any awake window.
+ */
+const GROUP_COMMIT_WINDOW_MS = 2;
+
 export interface RunningServer {
   readonly config: EimConfig;
   /** Bound ports (useful when the configuration asked for port 0). */
@@ -71,7 +77,7 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
   const logger = options.logger ?? pino({ level: config.log.level, redact: { paths: [...REDACT_PATHS, 'psk', '*.psk', 'token', '*.token'], censor: '[redacted]' } });
   const log = logger.child({ component: 'main' });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = SqliteStore.open({ path: dataPath(config, config.database), logger });
+  const store = SqliteStore.open({ path: dataPath(config, config.database), logger, groupCommitWindowMs: GROUP_COMMIT_WINDOW_MS });
   const closers: (() => Promise<void> | void)[] = [() => store.close()];
   try {
     // Signing and verification on worker threads keep the event loop free for the devices' awake windows.

@@ -40,6 +40,25 @@ describeStoreConformance('SqliteStore (temporary file)', async () => {
 });
 
 describe('SqliteStore', () => {
+  it('with a group-commit window, commits made in different event-loop turns all apply and each resolves', async () => {
+    const db = tempDb();
+    try {
+      const store = SqliteStore.open({ path: db.path, groupCommitWindowMs: 5 });
+      const commits: Promise<void>[] = [];
+      for (let i = 1; i <= 5; i++) {
+        commits.push(store.commit((tx) => tx.putEuicc(euicc(eidOf(i)))));
+        await new Promise((r) => setImmediate(r));
+      }
+      commits.push(store.commit((tx) => tx.patchEuicc(eidOf(99), { updatedAt: 1 })));
+      const outcomes = await Promise.allSettled(commits);
+      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+      assert.equal((await store.listEuiccs()).items.length, 5);
+      await store.close();
+    } finally {
+      db.remove();
+    }
+  });
+
   it('writes outbox events with their change, and not at all when the change is refused', async () => {
     const db = tempDb();
     try {

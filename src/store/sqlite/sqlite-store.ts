@@ -58,6 +58,11 @@ export interface SqliteStoreOptions {
    * default true for a database file.
    */
   backgroundCheckpoint?: boolean;
+  /**
+   * How long a commit waits for others to share its transaction, in ms (default 0: until the end of the current
+   * event-loop turn). A few ms lets commits that arrive one by one, as in a fleet waking, share one WAL write.
+   */
+  groupCommitWindowMs?: number;
 }
 
 interface PendingCommit {
@@ -82,6 +87,7 @@ export class SqliteStore implements Store, SecurityStore {
   readonly #ctx: ApplyContext;
   #pending: PendingCommit[] = [];
   #scheduled = false;
+  readonly #groupCommitWindowMs: number;
   #closed = false;
   #checkpointer: Checkpointer | undefined;
   /** Versions applied when this store was opened (empty when the file was up to date). */
@@ -91,6 +97,7 @@ export class SqliteStore implements Store, SecurityStore {
     this.#db = db;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'store' });
     this.#now = options.now ?? Date.now;
+    this.#groupCommitWindowMs = options.groupCommitWindowMs ?? 0;
     this.#ctx = { stmt: (sql) => this.#stmt(sql), now: this.#now };
     this.migrationsAppliedAtOpen = migrate(db, options.migrations ?? MIGRATIONS, this.#now);
     if (this.migrationsAppliedAtOpen.length > 0) this.#log.info({ versions: this.migrationsAppliedAtOpen }, 'schema migrations applied');
@@ -180,7 +187,8 @@ export class SqliteStore implements Store, SecurityStore {
       this.#pending.push({ intents, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(() => this.#flush());
+        if (this.#groupCommitWindowMs > 0) setTimeout(() => this.#flush(), this.#groupCommitWindowMs);
+        else setImmediate(() => this.#flush());
       }
     });
   }
