@@ -20,6 +20,7 @@ import { eidWithCheckDigits } from '../../src/asn1/identifiers.js';
 import { VirtualEuicc } from '../../src/sim/euicc/euicc.js';
 import { Ipa } from '../../src/sim/ipa.js';
 import { createTestPki } from '../../src/sim/pki.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEVICES = 500;
@@ -188,6 +189,22 @@ describe('campaign across a server crash (issue 6)', () => {
       while (campaignOps.some((o) => !doneIds().has(o.id)) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
       const missing = campaignOps.filter((o) => !doneIds().has(o.id));
       assert.deepEqual(missing.map((o) => o.id), [], 'operation events missing from the webhook receiver');
+
+      // no result was applied twice: exactly one accepted result per campaign operation in the audit log
+      server.child.kill('SIGKILL');
+      await new Promise((r) => server.child.once('exit', r));
+      const store = SqliteStore.open({ path: join(dir, 'data', 'eim.db') });
+      try {
+        const accepted = new Map<string, number>();
+        for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
+          const page = await store.listAudit({ action: 'result-accepted', limit: 1000, ...(cursor !== undefined ? { cursor } : {}) });
+          for (const a of page.items) accepted.set(a.operationId!, (accepted.get(a.operationId!) ?? 0) + 1);
+          cursor = page.nextCursor;
+        }
+        assert.ok(campaignOps.every((o) => accepted.get(o.id) === 1), 'a campaign operation has no single accepted result');
+      } finally {
+        await store.close();
+      }
     } finally {
       stop = true;
       server.child.kill('SIGKILL');
