@@ -145,6 +145,7 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
       });
     }
     let dtls: DtlsServer | undefined;
+    let dtlsHandshakes = 0;
     if (config.lwm2m.coaps.enabled) {
       dtls = new DtlsServer({
         host: config.lwm2m.coaps.host,
@@ -154,6 +155,7 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
         logger,
       });
       ports.coaps = (await dtls.listen()).port;
+      dtls.on('session', () => dtlsHandshakes++);
       const byIdentity = (id: string | Uint8Array | undefined) => (id === undefined ? undefined : store.getByPskIdentity(typeof id === 'string' ? id : Buffer.from(id).toString('utf8')));
       const server = new Lwm2mServer({
         socket: dtls.socket,
@@ -200,7 +202,7 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
     }
     let adminTokenFile: string | undefined;
     if (config.http.api.enabled) {
-      const devices = deviceDirectory(links, dtls);
+      const devices = deviceDirectory(links, dtls !== undefined ? () => dtlsHandshakes : undefined);
       const app = buildApp({ core, store, apiStore, events: bus, logger, devices, campaigns: { campaigns: scheduler.campaigns } });
       await app.listen({ host: config.http.api.host, port: config.http.api.port });
       ports.api = (app.server.address() as AddressInfo).port;
@@ -237,7 +239,7 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
 }
 
 /** The API's view of LwM2M registrations, joined with the EID each bridge bound. */
-function deviceDirectory(links: readonly Lwm2mLink[], dtls: DtlsServer | undefined): DeviceDirectory {
+function deviceDirectory(links: readonly Lwm2mLink[], handshakes: (() => number) | undefined): DeviceDirectory {
   const view = (link: Lwm2mLink, endpoint: string): DeviceView | undefined => {
     const r = link.server.registrations.getByEndpoint(endpoint);
     if (r === undefined) return undefined;
@@ -272,7 +274,7 @@ function deviceDirectory(links: readonly Lwm2mLink[], dtls: DtlsServer | undefin
     },
     stats() {
       const list = all();
-      return { registered: list.length, awake: list.filter((v) => v.awake).length, ...(dtls !== undefined ? { dtlsHandshakes: dtls.stats().sessions } : {}) };
+      return { registered: list.length, awake: list.filter((v) => v.awake).length, ...(handshakes !== undefined ? { dtlsHandshakes: handshakes() } : {}) };
     },
   };
 }

@@ -175,11 +175,6 @@ export function namedInteger<const N extends Record<string, number>>(names: N, t
   });
 }
 
-/** The numeric value of a named INTEGER, whether it decoded to a name or a number. */
-export function valueOfNamed<N extends Record<string, number>>(names: N, v: (keyof N & string) | number): number | undefined {
-  return typeof v === 'number' ? v : names[v];
-}
-
 export function octetString(tag = 0x04, size?: { min?: number; max?: number }): Codec<Uint8Array> {
   const min = size?.min ?? 0;
   const max = size?.max ?? Infinity;
@@ -639,18 +634,6 @@ export function implicit<T>(tag: number, inner: Codec<T>, typeName = inner.typeN
     encode: (v) => retag(inner.encode(v), tag),
     toJson: (v) => inner.toJson(v),
     fromJson: (json) => inner.fromJson(json),
-  };
-}
-
-/** Defers to a codec defined later (forward references between message groups). */
-export function lazy<T>(typeName: string, get: () => Codec<T>): Codec<T> {
-  return {
-    typeName,
-    accepts: (t) => get().accepts(t),
-    decode: (tlv, ctx) => get().decode(tlv, ctx),
-    encode: (v) => get().encode(v),
-    toJson: (v) => get().toJson(v),
-    fromJson: (json) => get().fromJson(json),
   };
 }
 

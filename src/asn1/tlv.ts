@@ -52,8 +52,6 @@ export interface Tlv {
   readonly valueOffset: number;
 }
 
-export const MAX_DEPTH = 32;
-
 /**
  * Reads one TLV from `buf` starting at `pos` (relative to buf), not reading past `end`.
  * `base` is the absolute offset of buf[0] so that errors point into the original message.

@@ -281,8 +281,3 @@ export function packageContent(r: OperationRequest): PackageContent {
     }
   }
 }
-
-/** ICCID the operation is about, for ordering rules and inventory (undefined for eUICC-wide operations). */
-export function targetIccid(r: OperationRequest): string | undefined {
-  return 'iccid' in r ? r.iccid : undefined;
-}

@@ -258,8 +258,12 @@ export async function applyEuiccData(ctx: CoreContext, eid: string, response: Ip
     await ctx.store.commit((tx) => tx.patchEuicc(eid, patch));
   }
   // Late results and notifications travel inside the data; each is verified on its own.
-  for (const n of data.notificationsList ?? []) await applyNotification(ctx, eid, n, notificationBytes(n)).catch(() => undefined);
-  for (const r of data.euiccPackageResultList ?? []) await applyEuiccPackageResult(ctx, eid, r).catch(() => undefined);
+  // A refused one is already audited; anything else (the store failing) must not be swallowed.
+  const refusedOnly = (e: unknown): void => {
+    if (!(e instanceof ResultRejectedError)) throw e;
+  };
+  for (const n of data.notificationsList ?? []) await applyNotification(ctx, eid, n, notificationBytes(n)).catch(refusedOnly);
+  for (const r of data.euiccPackageResultList ?? []) await applyEuiccPackageResult(ctx, eid, r).catch(refusedOnly);
   return op !== undefined ? { operationId: op.id, state: 'done' } : undefined;
 }
 

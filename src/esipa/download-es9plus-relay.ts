@@ -16,7 +16,6 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import { AuthenticateClientErrorEsipa, CancelSessionErrorEsipa, GetBoundProfilePackageErrorEsipa, InitiateAuthenticationErrorEsipa } from '../asn1/esipa.js';
 import { CtxParams1, type DeviceInfo, EUICCInfo1, type PendingNotification, ServerSigned1, StoreMetadataRequest } from '../asn1/rsp.js';
 import { decode, type Received } from '../asn1/schema.js';
 import { childrenOf, encodeTlv, readSingle } from '../asn1/tlv.js';
@@ -26,7 +25,7 @@ import type { EventSink } from '../eim/events.js';
 import type { Store } from '../store/store.js';
 import { authenticateClientError, cancelSessionError, describeEs9Failure, getBoundProfilePackageError, initiateAuthenticationError } from './download-errors.js';
 import type { NotificationForwarder } from './download-notification-forwarder.js';
-import type { DownloadRelay, RelayRequest } from './download-relay.js';
+import { type DownloadRelay, relayErrors, type RelayRequest } from './download-relay.js';
 import { DownloadOutcomes } from './download-outcomes.js';
 import { DownloadSessions } from './download-sessions.js';
 import { type Es9PlusClient, memberBytes } from './es9plus-client.js';
@@ -47,11 +46,7 @@ export interface Es9PlusDownloadRelayOptions {
 
 const DEFAULT_DEVICE_INFO: DeviceInfo = { tac: Uint8Array.of(0x35, 0x29, 0x06, 0x11), deviceCapabilities: {} };
 
-// Every ESipa error code is 1..127: one INTEGER octet.
-const ia = (code: keyof typeof InitiateAuthenticationErrorEsipa): Uint8Array => encodeTlv(0xbf39, encodeTlv(0x81, Uint8Array.of(InitiateAuthenticationErrorEsipa[code])));
-const ac = (code: keyof typeof AuthenticateClientErrorEsipa): Uint8Array => encodeTlv(0xbf3b, encodeTlv(0x82, Uint8Array.of(AuthenticateClientErrorEsipa[code])));
-const gb = (code: keyof typeof GetBoundProfilePackageErrorEsipa): Uint8Array => encodeTlv(0xbf3a, encodeTlv(0x81, Uint8Array.of(GetBoundProfilePackageErrorEsipa[code])));
-const cs = (code: keyof typeof CancelSessionErrorEsipa): Uint8Array => encodeTlv(0xbf41, encodeTlv(0x81, Uint8Array.of(CancelSessionErrorEsipa[code])));
+const { initiateAuthentication: ia, authenticateClient: ac, getBoundProfilePackage: gb, cancelSession: cs } = relayErrors;
 
 
 /** The contents of a primitive TLV (5F37 signature, 04 identifier) given with its tag. */

@@ -3,7 +3,17 @@
  * (InitiateAuthentication, AuthenticateClient, GetBoundProfilePackage, CancelSession) are handed to a relay
  * that talks to the SM-DP+; the handler itself stays transport- and SM-DP+-free.
  */
-import type { EsipaMessageFromIpaToEim } from '../asn1/esipa.js';
+import {
+  AuthenticateClientErrorEsipa,
+  AuthenticateClientResponseEsipa,
+  CancelSessionErrorEsipa,
+  CancelSessionResponseEsipa,
+  type EsipaMessageFromIpaToEim,
+  GetBoundProfilePackageErrorEsipa,
+  GetBoundProfilePackageResponseEsipa,
+  InitiateAuthenticationErrorEsipa,
+  InitiateAuthenticationResponseEsipa,
+} from '../asn1/esipa.js';
 import type { PendingNotification } from '../asn1/rsp.js';
 import type { Received } from '../asn1/schema.js';
 import type { EsipaContext } from './esipa-handler.js';
@@ -20,4 +30,22 @@ export interface DownloadRelay {
   eidOfNotification(n: Received<PendingNotification>): string | undefined;
   /** Called after a notification is stored, to forward it to its notificationAddress. */
   notificationReceived(eid: string, n: Received<PendingNotification>): Promise<void>;
+}
+
+/** The error arm of each relay function's ESipa response (what the IPA hears when a download step fails). */
+export const relayErrors = {
+  initiateAuthentication: (code: keyof typeof InitiateAuthenticationErrorEsipa): Uint8Array =>
+    InitiateAuthenticationResponseEsipa.encode({ initiateAuthenticationErrorEsipa: code }),
+  authenticateClient: (code: keyof typeof AuthenticateClientErrorEsipa): Uint8Array => AuthenticateClientResponseEsipa.encode({ authenticateClientErrorEsipa: code }),
+  getBoundProfilePackage: (code: keyof typeof GetBoundProfilePackageErrorEsipa): Uint8Array =>
+    GetBoundProfilePackageResponseEsipa.encode({ getBoundProfilePackageErrorEsipa: code }),
+  cancelSession: (code: keyof typeof CancelSessionErrorEsipa): Uint8Array => CancelSessionResponseEsipa.encode({ cancelSessionError: code }),
+} as const;
+
+/** The undefinedError answer to a relay request, for an eIM without a download relay. */
+export function relayUnavailable(request: RelayRequest): Uint8Array {
+  if ('initiateAuthenticationRequestEsipa' in request) return relayErrors.initiateAuthentication('undefinedError');
+  if ('authenticateClientRequestEsipa' in request) return relayErrors.authenticateClient('undefinedError');
+  if ('getBoundProfilePackageRequestEsipa' in request) return relayErrors.getBoundProfilePackage('undefinedError');
+  return relayErrors.cancelSession('undefinedError');
 }

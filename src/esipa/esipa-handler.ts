@@ -17,12 +17,12 @@ import {
 import { hexPreview } from '../asn1/hex.js';
 import { eidCheckDigitsValid } from '../asn1/identifiers.js';
 import { decode } from '../asn1/schema.js';
-import { concat, encodeTlv } from '../asn1/tlv.js';
+import { encodeTlv } from '../asn1/tlv.js';
 import type { EimCore } from '../eim/eim-core.js';
 import { ResultRejectedError } from '../eim/errors.js';
 import { notificationBytes } from '../eim/notifications.js';
 import { EimError } from '../errors.js';
-import type { DownloadRelay, RelayRequest } from './download-relay.js';
+import { type DownloadRelay, relayUnavailable, type RelayRequest } from './download-relay.js';
 
 /** What the transport knows about the sender. */
 export interface EsipaContext {
@@ -90,7 +90,7 @@ export class EsipaHandler {
       }
       if ('transferEimPackageResponse' in msg) return await this.#transferResponse(msg.transferEimPackageResponse, context);
       if (this.#relay !== undefined) return { kind: 'response', der: await this.#relay.handle(msg as RelayRequest, context) };
-      return { kind: 'response', der: relayUnavailable(msg) };
+      return { kind: 'response', der: relayUnavailable(msg as RelayRequest) };
     } catch (e) {
       // Our own failure (store down...) must not reach the transport as a crash: log it and answer nothing.
       this.#log.error({ eid: context.eid, err: e }, 'ESipa handling failed');
@@ -157,11 +157,4 @@ export class EsipaHandler {
     }
     throw e;
   }
-}
-
-/** Without a download relay the eIM answers relay functions with their undefinedError arm. */
-function relayUnavailable(msg: object): Uint8Array {
-  const tag = 'initiateAuthenticationRequestEsipa' in msg ? 0xbf39 : 'authenticateClientRequestEsipa' in msg ? 0xbf3b : 'getBoundProfilePackageRequestEsipa' in msg ? 0xbf3a : 0xbf41;
-  const errTag = tag === 0xbf3b ? 0x82 : 0x81;
-  return encodeTlv(tag, concat([encodeTlv(errTag, Uint8Array.of(0x7f))]));
 }
