@@ -6,7 +6,7 @@
  * Concurrency: work for one eUICC is serialised (one package handed out at a time, results applied in
  * arrival order); different eUICCs proceed in parallel and share group commits in the store.
  */
-import { randomBytes as nodeRandomBytes, randomUUID } from 'node:crypto';
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { EimPackageResult } from '../asn1/esipa.js';
 import type { EuiccPackageResult } from '../asn1/euicc-package.js';
@@ -16,7 +16,7 @@ import type { Received } from '../asn1/schema.js';
 import type { CryptoPool } from '../crypto/crypto-pool.js';
 import type { TrustedCis } from '../crypto/pki.js';
 import { ConflictError, NotFoundError } from '../store/errors.js';
-import type { EuiccRecord, Json, NotificationRecord, OperationRecord } from '../store/records.js';
+import type { EuiccRecord, EuiccSummary, Json, NotificationRecord, OperationRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { CoreContext } from './context.js';
 import { EuiccKeys } from './euicc-keys.js';
@@ -24,6 +24,7 @@ import { type EimEvent, type EventSink, recordEvent } from './events.js';
 import type { EimIdentity } from './identity.js';
 import { failOperation, issueOperation, type IssuedPackage, reissueOperation } from './issue.js';
 import { notificationBytes } from './notifications.js';
+import { operationId } from './operation-id.js';
 import { type EimEntryInput, type OperationRequest, parseOperationRequest } from './operation-request.js';
 import { type Applied, applyDownloadResult, applyEuiccData, applyEuiccPackageResult, applyNotification } from './results.js';
 
@@ -176,7 +177,7 @@ export class EimCore {
     if ((await store.getEuicc(eid)) === undefined) throw new NotFoundError(`eUICC ${eid} is not registered`);
     const now = this.#ctx.now();
     const op: OperationRecord = {
-      id: randomUUID(),
+      id: operationId(now),
       eid,
       kind: req.kind,
       params: req as unknown as Json,
@@ -239,10 +240,11 @@ export class EimCore {
         if (again !== undefined) return again;
       }
       // Read after a possible give-up above, which may have asked for a re-synchronisation.
-      const euicc = await store.getEuicc(eid);
+      const euicc = await store.getEuiccSummary(eid);
       if (euicc === undefined) throw new NotFoundError(`eUICC ${eid} is not registered`);
       const now = this.#ctx.now();
-      let queued = await store.nextOperations(eid, { now, limit: 50 });
+      // Enough to skip a few expired operations at the head; the rest wait for the next call.
+      let queued = await store.nextOperations(eid, { now, limit: 8 });
       for (const op of queued.filter((o) => o.expiresAt !== undefined && o.expiresAt <= now)) {
         const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'expired', at: now };
         await store.commit((tx) => {
@@ -260,7 +262,7 @@ export class EimCore {
   }
 
   /** Work the eIM itself needs before the operator's: certificates first, then a re-read of the inventory. */
-  async #internalWork(euicc: EuiccRecord, queued: readonly OperationRecord[]): Promise<OperationRecord | undefined> {
+  async #internalWork(euicc: EuiccSummary, queued: readonly OperationRecord[]): Promise<OperationRecord | undefined> {
     const pending = queued.find((o) => o.idempotencyKey?.startsWith(`eim:${euicc.eid}:`));
     if (pending !== undefined) return pending;
     if (euicc.euiccCertificate === undefined) {

@@ -15,6 +15,7 @@ export type EventSink = (event: EimEvent) => void;
 
 /** Writes `event` to the outbox inside the commit of the change it describes (the post-commit emit only announces it). */
 export function recordEvent(tx: Changes, event: EimEvent): EimEvent {
-  tx.appendEvent({ type: event.type, at: event.at, data: JSON.parse(JSON.stringify(event)) as Json });
+  // The outbox serialises `data` as JSON, which drops absent (undefined) fields as a copy would.
+  tx.appendEvent({ type: event.type, at: event.at, data: event as unknown as Json });
   return event;
 }

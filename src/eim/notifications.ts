@@ -7,7 +7,7 @@
 import { NotificationMetadata, PendingNotification, ProfileInstallationResultData } from '../asn1/rsp.js';
 import { toHex } from '../asn1/hex.js';
 import { type Received, RECEIVED, signedBytes } from '../asn1/schema.js';
-import { type PublicKeyInput, verifyEcdsa } from '../crypto/ecdsa.js';
+import { type PublicKeyInput, type VerifyResult, verifyEcdsa } from '../crypto/ecdsa.js';
 import type { NotificationKind, NotificationRecord } from '../store/records.js';
 
 export interface NotificationFacts {
@@ -53,19 +53,35 @@ export function notificationFacts(n: PendingNotification): NotificationFacts {
 }
 
 /**
- * Verifies the eUICC's signature over the received signed part. Compact forms are signed over data the eIM
- * must first rebuild from the session; they are not verified here (false).
+ * The signed part of a notification as received and its signature. Compact forms are signed over data the
+ * eIM must first rebuild from the session: undefined (they are not verified here).
  */
-export function verifyNotification(n: PendingNotification, euiccKey: PublicKeyInput): boolean {
+function signedPart(n: PendingNotification): { data: Uint8Array; signature: Uint8Array } | undefined {
   if ('profileInstallationResult' in n) {
     const pir = n.profileInstallationResult;
-    return verifyEcdsa(euiccKey, signedBytes(ProfileInstallationResultData, pir.profileInstallationResultData), pir.euiccSignPIR).valid;
+    return { data: signedBytes(ProfileInstallationResultData, pir.profileInstallationResultData), signature: pir.euiccSignPIR };
   }
   if ('otherSignedNotification' in n) {
     const o = n.otherSignedNotification;
-    return verifyEcdsa(euiccKey, signedBytes(NotificationMetadata, o.tbsOtherNotification), o.euiccNotificationSignature).valid;
+    return { data: signedBytes(NotificationMetadata, o.tbsOtherNotification), signature: o.euiccNotificationSignature };
   }
-  return false;
+  return undefined;
+}
+
+/** Verifies the eUICC's signature over the received signed part (false for compact forms). */
+export function verifyNotification(n: PendingNotification, euiccKey: PublicKeyInput): boolean {
+  const part = signedPart(n);
+  return part !== undefined && verifyEcdsa(euiccKey, part.data, part.signature).valid;
+}
+
+/** The same check, with the signature verified by `verify` (e.g. on a CryptoPool worker thread). */
+export async function verifyNotificationWith(
+  verify: (key: PublicKeyInput, data: Uint8Array, signature: Uint8Array) => Promise<VerifyResult>,
+  n: PendingNotification,
+  euiccKey: PublicKeyInput,
+): Promise<boolean> {
+  const part = signedPart(n);
+  return part !== undefined && (await verify(euiccKey, part.data, part.signature)).valid;
 }
 
 /** The record to store for a notification received as `payload` (its TLV as received). */

@@ -20,7 +20,7 @@ import { type EimEvent, recordEvent } from './events.js';
 import { ResultRejectedError, type RejectReason } from './errors.js';
 import { applyResultData, type InventoryChanges } from './inventory.js';
 import { requestOf } from './issue.js';
-import { notificationBytes, notificationFacts, notificationRecord, verifyNotification } from './notifications.js';
+import { notificationBytes, notificationFacts, notificationRecord, verifyNotification, verifyNotificationWith } from './notifications.js';
 import { resultCorrelation, verifyEuiccPackageResult, verifyEuiccPackageResultWith } from './result-verifier.js';
 import type { KeyObject } from 'node:crypto';
 
@@ -39,7 +39,7 @@ async function reject(ctx: CoreContext, eid: string, reason: RejectReason, messa
 
 /** The validated key of an eUICC, or a rejection when its certificates are unknown or do not validate. */
 async function euiccKey(ctx: CoreContext, eid: string): Promise<KeyObject> {
-  const e = await ctx.store.getEuicc(eid);
+  const e = await ctx.store.getEuiccSummary(eid);
   if (e === undefined) return reject(ctx, eid, 'unknown-euicc', 'this eUICC is not registered');
   if (e.euiccCertificate === undefined || e.eumCertificate === undefined) {
     return reject(ctx, eid, 'no-euicc-key', 'the eUICC certificate is not known yet; request eUICC data (tags A5 A6) first');
@@ -183,17 +183,19 @@ async function reack(ctx: CoreContext, eid: string, seqNumber: number): Promise<
 export async function applyNotification(ctx: CoreContext, eid: string, n: Received<PendingNotification>, payload: Uint8Array): Promise<NotificationRecord> {
   const facts = notificationFacts(n);
   const now = ctx.now();
-  const known = (await ctx.store.listNotifications(eid)).find((r) => r.seqNumber === facts.seqNumber);
+  const known = await ctx.store.getNotification(eid, facts.seqNumber);
   if (known !== undefined) {
     if (bytesEqual(known.payload, payload)) await reack(ctx, eid, facts.seqNumber);
     return known;
   }
-  const e = await ctx.store.getEuicc(eid);
+  const e = await ctx.store.getEuiccSummary(eid);
   if (e === undefined) return reject(ctx, eid, 'unknown-euicc', 'notification from an unregistered eUICC');
   let verified = false;
   if (e.euiccCertificate !== undefined && e.eumCertificate !== undefined) {
     try {
-      verified = verifyNotification(n, ctx.keys.validate(eid, e.euiccCertificate, e.eumCertificate));
+      const key = ctx.keys.validate(eid, e.euiccCertificate, e.eumCertificate);
+      const pool = ctx.cryptoPool;
+      verified = pool === undefined ? verifyNotification(n, key) : await verifyNotificationWith((k, d, s) => pool.verifyEcdsa(k, d, s), n, key);
     } catch {
       verified = false;
     }
@@ -231,7 +233,7 @@ export async function applyEuiccData(ctx: CoreContext, eid: string, response: Ip
     return { operationId: op.id, state: 'failed', errorCode: code };
   }
   const data = response.ipaEuiccData;
-  const e = await ctx.store.getEuicc(eid);
+  const e = await ctx.store.getEuiccSummary(eid);
   if (e === undefined) return reject(ctx, eid, 'unknown-euicc', 'eUICC data from an unregistered eUICC');
   const patch: Parameters<Changes['patchEuicc']>[1] = { lastContactAt: now, updatedAt: now };
   if (data.euiccCertificate !== undefined && data.eumCertificate !== undefined) {

@@ -26,6 +26,13 @@ export interface EuiccRecord {
   resync?: { cause: string; since: number };
 }
 
+/**
+ * The part of an eUICC record the package and result paths read on every exchange: what says whether its
+ * results can be verified (the certificates) and whether the eIM has work of its own for it. Reading only
+ * these columns skips the labels, capabilities and EUICCInfo2 a full record decodes.
+ */
+export type EuiccSummary = Pick<EuiccRecord, 'eid' | 'createdAt' | 'euiccCertificate' | 'eumCertificate' | 'resync'>;
+
 export type AssociationState = 'active' | 'removed';
 
 /** One eIM entry as listEim returned it (SGP.32 EimIdInfo). */

@@ -16,6 +16,7 @@ import type {
   DeviceCredentialRecord,
   EuiccPatch,
   EuiccRecord,
+  EuiccSummary,
   Json,
   NewAuditEntry,
   NewProfileHistoryEntry,
@@ -169,6 +170,8 @@ export interface Store {
 
   /** The eUICC, or undefined. */
   getEuicc(eid: string): Promise<EuiccRecord | undefined>;
+  /** The certificates and re-synchronisation mark of an eUICC (see EuiccSummary), or undefined. */
+  getEuiccSummary(eid: string): Promise<EuiccSummary | undefined>;
   /** eUICCs matching all filters, ordered by eid. */
   listEuiccs(filter?: EuiccFilter): Promise<Page<EuiccRecord>>;
   /** The association of an eIM with an eUICC, or undefined. */
@@ -197,6 +200,8 @@ export interface Store {
    * the package in flight of an eUICC, and stale ones for reconciliation.
    */
   sentOperations(options?: { eid?: string; sentBefore?: number; limit?: number }): Promise<OperationRecord[]>;
+  /** The notification of an eUICC with this seqNumber, or undefined. */
+  getNotification(eid: string, seqNumber: number): Promise<NotificationRecord | undefined>;
   /** Notifications of an eUICC ordered by seqNumber; empty when none. */
   listNotifications(eid: string): Promise<NotificationRecord[]>;
   /** Notifications of an eUICC whose ackState is in `states` (default ['pending']), ordered by seqNumber. */

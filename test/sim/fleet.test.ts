@@ -28,11 +28,15 @@ async function until(condition: () => boolean, ms: number, what: string): Promis
 
 describe('FleetTimer and schedules', () => {
   it('runs many deadlines in time order on one timer and skips cancelled ones', async () => {
-    const timer = new FleetTimer();
+    // The clock is read once for the whole schedule: on a loaded machine, the real clock moving between two
+    // after() calls would reorder deadlines 2 ms apart, which is right for the timer but not what is tested.
+    let frozen: number | undefined = Date.now();
+    const timer = new FleetTimer(() => frozen ?? Date.now());
     const ran: number[] = [];
     for (let i = 0; i < 50; i++) timer.after((50 - i) * 2, () => ran.push(50 - i));
     const cancelled = timer.after(10, () => ran.push(-1));
     cancelled.cancel();
+    frozen = undefined;
     assert.equal(timer.size, 50);
     await until(() => ran.length === 50, 2000, 'all deadlines');
     assert.deepEqual(ran, Array.from({ length: 50 }, (_, i) => i + 1));

@@ -45,6 +45,8 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
     describe('not found', () => {
       it('lookups of missing records return undefined and listings are empty', withStore(async ({ store }) => {
         assert.equal(await store.getEuicc(E1), undefined);
+        assert.equal(await store.getEuiccSummary(E1), undefined);
+        assert.equal(await store.getNotification(E1, 1), undefined);
         assert.equal(await store.getAssociation('eim', E1), undefined);
         assert.equal(await store.getOperation('nope'), undefined);
         assert.equal(await store.findOperationByTransactionId(E1, txId(1)), undefined);
@@ -118,6 +120,9 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         const got = await store.getEuicc(E1);
         assert.deepEqual(got, e);
         assert.ok(isPlainBytes(got?.euiccCertificate) && isPlainBytes(got?.ciPkId));
+        const summary = await store.getEuiccSummary(E1);
+        assert.deepEqual(summary, { eid: e.eid, createdAt: e.createdAt, euiccCertificate: e.euiccCertificate, eumCertificate: e.eumCertificate, resync: e.resync });
+        assert.ok(isPlainBytes(summary?.euiccCertificate) && isPlainBytes(summary?.eumCertificate));
         const gotOp = await store.getOperation('op-1');
         assert.deepEqual(gotOp, op);
         assert.ok(isPlainBytes(gotOp?.eimTransactionId) && isPlainBytes(gotOp?.packageDer));
@@ -126,6 +131,8 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         const [gotN] = await store.listNotifications(E1);
         assert.deepEqual(gotN, n);
         assert.ok(isPlainBytes(gotN?.payload));
+        assert.deepEqual(await store.getNotification(E1, 4), n);
+        assert.equal(await store.getNotification(E1, 5), undefined);
         const gotC = store.getByEndpoint('ep-1');
         assert.deepEqual(gotC, c);
         assert.ok(isPlainBytes(gotC?.psk));

@@ -9,6 +9,7 @@ import { StoreError } from '../errors.js';
 import { sql as initial } from './migrations/0001-initial.js';
 import { sql as api } from './migrations/0002-api.js';
 import { sql as campaigns } from './migrations/0003-campaigns.js';
+import { sql as hotPath } from './migrations/0004-hot-path.js';
 
 export interface Migration {
   /** 1, 2, 3… with no gaps. */
@@ -22,6 +23,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: initial },
   { version: 2, name: 'api', up: api },
   { version: 3, name: 'campaigns', up: campaigns },
+  { version: 4, name: 'hot-path', up: hotPath },
 ];
 
 export interface AppliedMigration {

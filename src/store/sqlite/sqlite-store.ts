@@ -22,6 +22,7 @@ import type {
   AuditEntry,
   DeviceCredentialRecord,
   EuiccRecord,
+  EuiccSummary,
   NotificationRecord,
   OperationRecord,
   ProfileHistoryEntry,
@@ -249,6 +250,15 @@ export class SqliteStore implements Store, SecurityStore {
     return this.#read(() => this.#get(euiccCodec, 'SELECT * FROM euiccs WHERE eid = ?', eid));
   }
 
+  getEuiccSummary(eid: string): Promise<EuiccSummary | undefined> {
+    return this.#read(() => {
+      const row = this.#stmt('SELECT eid, created_at, euicc_certificate, eum_certificate, resync FROM euiccs WHERE eid = ?').get(eid) as Row | undefined;
+      if (row === undefined) return undefined;
+      const { eid: id, createdAt, euiccCertificate, eumCertificate, resync } = euiccCodec.fromRow(row);
+      return { eid: id, createdAt, ...(euiccCertificate !== undefined ? { euiccCertificate } : {}), ...(eumCertificate !== undefined ? { eumCertificate } : {}), ...(resync !== undefined ? { resync } : {}) };
+    });
+  }
+
   listEuiccs(filter: EuiccFilter = {}): Promise<Page<EuiccRecord>> {
     return this.#read(() => {
       const where: string[] = [];
@@ -374,6 +384,10 @@ export class SqliteStore implements Store, SecurityStore {
       }
       return this.#all(operationCodec, `SELECT * FROM operations WHERE ${where.join(' AND ')} ORDER BY sent_at, seq LIMIT ${limitOf(options.limit)}`, params);
     });
+  }
+
+  getNotification(eid: string, seqNumber: number): Promise<NotificationRecord | undefined> {
+    return this.#read(() => this.#get(notificationCodec, 'SELECT * FROM notifications WHERE eid = ? AND seq_number = ?', eid, seqNumber));
   }
 
   listNotifications(eid: string): Promise<NotificationRecord[]> {
