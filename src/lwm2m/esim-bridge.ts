@@ -58,11 +58,15 @@ interface Device {
   endpoint: string | undefined;
   /** Last known /3443/0/0; undefined = unknown, read before writing. */
   state: number | undefined;
-  readonly outbox: Outgoing[];
+  /** When a notification or Send last reported State (ms, Date.now); 0 = never. */
+  stateReportedAt: number;
+  /** NO_OUTGOING (shared, frozen) while empty: an idle device holds no array of its own (issue 5). */
+  outbox: Outgoing[];
   sending: boolean;
   /** The message being written now, if any. */
   inFlight: Outgoing | undefined;
-  readonly inbox: Uint8Array[];
+  /** NO_INBOX (shared, frozen) while empty. */
+  inbox: Uint8Array[];
   handling: boolean;
 }
 
@@ -75,6 +79,11 @@ const EID_PATTERN = /^[0-9]{32}$/;
 /** Bounds on IPA messages held while an endpoint's EID is being read. */
 const MAX_EARLY_PER_ENDPOINT = 4;
 const MAX_EARLY_ENDPOINTS = 10_000;
+/** The empty outbox and inbox of every idle device; frozen, so a push that skipped replacing them throws. */
+const NO_OUTGOING = Object.freeze([]) as unknown as Outgoing[];
+const NO_INBOX = Object.freeze([]) as unknown as Uint8Array[];
+/** A State the device reported (notification, Send) younger than this is trusted without a Read. */
+const FRESH_STATE_MS = 2000;
 
 export class EsimBridge extends EventEmitter {
   readonly #server: Lwm2mServer;
@@ -89,6 +98,12 @@ export class EsimBridge extends EventEmitter {
    * kept, bounded, and handed on once bound, instead of being lost.
    */
   readonly #early = new Map<string, { message: Uint8Array; clearAfter: boolean }[]>();
+  /**
+   * EIDs whose write waits for a "ready" State notification: if none comes (a lost non-confirmable
+   * notification), one sweep for all of them re-reads State once the report is stale.
+   */
+  readonly #awaitingReady = new Set<string>();
+  #readySweep: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #listeners: [string, Parameters<EventEmitter['on']>[1]][] = [];
 
@@ -152,13 +167,18 @@ export class EsimBridge extends EventEmitter {
     if (!EID_PATTERN.test(eid)) return Promise.resolve({ delivered: false, reason: 'eid must be 32 decimal digits' });
     if (!(message instanceof Uint8Array) || message.length === 0) return Promise.resolve({ delivered: false, reason: 'message must be non-empty bytes' });
     return new Promise<DeliveryOutcome>((resolve) => {
-      this.#device(eid).outbox.push({ message: Uint8Array.from(message), done: resolve, attempts: 0 });
+      const d = this.#device(eid);
+      if (d.outbox === NO_OUTGOING) d.outbox = [];
+      d.outbox.push({ message: Uint8Array.from(message), done: resolve, attempts: 0 });
       this.#kick(eid);
     });
   }
 
   close(): void {
     this.#closed = true;
+    if (this.#readySweep) clearInterval(this.#readySweep);
+    this.#readySweep = undefined;
+    this.#awaitingReady.clear();
     for (const [event, listener] of this.#listeners) this.#server.removeListener(event, listener);
     this.#listeners.length = 0;
   }
@@ -166,7 +186,7 @@ export class EsimBridge extends EventEmitter {
   #device(eid: string): Device {
     let d = this.#devices.get(eid);
     if (d === undefined) {
-      d = { endpoint: undefined, state: undefined, outbox: [], sending: false, inFlight: undefined, inbox: [], handling: false };
+      d = { endpoint: undefined, state: undefined, stateReportedAt: 0, outbox: NO_OUTGOING, sending: false, inFlight: undefined, inbox: NO_INBOX, handling: false };
       this.#devices.set(eid, d);
     }
     return d;
@@ -245,6 +265,7 @@ export class EsimBridge extends EventEmitter {
     if (n.path === PATH_STATE) {
       const device = this.#device(eid);
       this.#takeState(device, n.nodes);
+      device.stateReportedAt = Date.now();
       this.#kick(eid);
     } else if (n.path === PATH_IPA_MESSAGE && n.payload.length > 0) {
       const value = n.nodes.find((x) => x.path === PATH_IPA_MESSAGE)?.value;
@@ -258,7 +279,9 @@ export class EsimBridge extends EventEmitter {
     for (const node of s.nodes) {
       if (node.path === PATH_IPA_MESSAGE && node.value instanceof Uint8Array && node.value.length > 0) this.#inbound(s.endpoint, node.value, false);
       else if (node.path === PATH_STATE && eid !== undefined) {
-        this.#takeState(this.#device(eid), [node]);
+        const device = this.#device(eid);
+        this.#takeState(device, [node]);
+        device.stateReportedAt = Date.now();
         this.#kick(eid);
       }
     }
@@ -279,6 +302,7 @@ export class EsimBridge extends EventEmitter {
     }
     if (clearAfter) void this.#server.send(endpoint, { kind: 'execute', path: PATH_CLEAR }).catch((error: Error) => this.#log.warn({ endpoint, reason: error.message }, 'could not clear /3443/0/3'));
     const device = this.#device(eid);
+    if (device.inbox === NO_INBOX) device.inbox = [];
     device.inbox.push(message);
     if (!device.handling) void this.#drainInbox(eid, device);
   }
@@ -303,12 +327,14 @@ export class EsimBridge extends EventEmitter {
             done: (outcome) => { if (!outcome.delivered) this.#log.warn({ eid, reason: outcome.reason }, 'answer to the IPA not delivered'); },
             attempts: 0,
           };
+          if (device.outbox === NO_OUTGOING) device.outbox = [];
           device.outbox.splice(Math.min(position, device.outbox.length), 0, outgoing);
           this.#kick(eid);
         }
       }
     } finally {
       device.handling = false;
+      if (device.inbox.length === 0) device.inbox = NO_INBOX;
     }
   }
 
@@ -326,12 +352,38 @@ export class EsimBridge extends EventEmitter {
     });
   }
 
+  #awaitReady(eid: string): void {
+    this.#awaitingReady.add(eid);
+    this.#readySweep ??= setInterval(() => {
+      const now = Date.now();
+      for (const waiting of this.#awaitingReady) {
+        const d = this.#devices.get(waiting);
+        if (d !== undefined && d.state === 0) this.#awaitingReady.delete(waiting); // the notification came
+        else if (d === undefined || now - d.stateReportedAt >= FRESH_STATE_MS) {
+          this.#awaitingReady.delete(waiting);
+          this.#kick(waiting); // stale: the next write reads State
+        }
+      }
+      if (this.#awaitingReady.size === 0) {
+        clearInterval(this.#readySweep);
+        this.#readySweep = undefined;
+      }
+    }, FRESH_STATE_MS / 2);
+    this.#readySweep.unref();
+  }
+
   /** Resolves true when the head of the outbox was settled (delivered or given up). */
   async #write(eid: string, device: Device, endpoint: string): Promise<boolean> {
     const head = device.outbox[0]!;
     device.inFlight = head;
     try {
       if (device.state !== 0) {
+        // "Busy", reported by the device itself moments ago: its return to 0 comes as a notification (which
+        // kicks the outbox again), so a Read now would only cost a round trip and return the same 1.
+        if (device.state !== undefined && Date.now() - device.stateReportedAt < FRESH_STATE_MS) {
+          this.#awaitReady(eid);
+          return false;
+        }
         const read = await this.#server.send(endpoint, { kind: 'read', path: PATH_STATE });
         this.#takeState(device, read.nodes);
         if (device.state !== 0) return false; // wait for a State notification or the next awake window
@@ -363,6 +415,7 @@ export class EsimBridge extends EventEmitter {
       return false;
     } finally {
       device.inFlight = undefined;
+      if (device.outbox.length === 0) device.outbox = NO_OUTGOING;
     }
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Registration store seam (after Leshan's RegistrationStore, shared/notes/style.md A1) and its in-memory
  * implementation. Expiry is a single min-heap ordered by (lastUpdate + lifetime), with lazy deletion, so
- * 100,000 idle registrations cost no timer or closure each (issue 5 heap target <= 1.5 KB/device).
+ * 100,000 idle registrations cost no timer or closure each (issue 5 heap target <= 1.5 KB/device); the heap
+ * is rebuilt when stale entries (left by Updates and removals) outnumber the live ones, so a fleet that
+ * updates often does not grow it.
  */
 import type { Registration } from './registration.js';
 
@@ -25,7 +27,7 @@ export interface RegistrationStore {
 
 export class MemoryRegistrationStore implements RegistrationStore {
   readonly #byId = new Map<string, Registration>();
-  readonly #idByEndpoint = new Map<string, string>();
+  readonly #byEndpoint = new Map<string, Registration>();
   /** Heap of expiry keys (lastUpdate + lifetime ms) and ids, parallel arrays to stay compact. */
   #heapAt: number[] = [];
   #heapId: string[] = [];
@@ -35,11 +37,10 @@ export class MemoryRegistrationStore implements RegistrationStore {
   }
 
   add(registration: Registration): Registration | undefined {
-    const previousId = this.#idByEndpoint.get(registration.endpoint);
-    const previous = previousId === undefined ? undefined : this.#byId.get(previousId);
-    if (previousId !== undefined) this.#byId.delete(previousId);
+    const previous = this.#byEndpoint.get(registration.endpoint);
+    if (previous !== undefined) this.#byId.delete(previous.id);
     this.#byId.set(registration.id, registration);
-    this.#idByEndpoint.set(registration.endpoint, registration.id);
+    this.#byEndpoint.set(registration.endpoint, registration);
     this.#push(expiry(registration), registration.id);
     return previous;
   }
@@ -48,6 +49,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
     const previous = this.#byId.get(registration.id);
     if (previous === undefined) return undefined;
     this.#byId.set(registration.id, registration);
+    if (this.#byEndpoint.get(registration.endpoint) === previous) this.#byEndpoint.set(registration.endpoint, registration);
     if (expiry(registration) !== expiry(previous)) this.#push(expiry(registration), registration.id);
     return previous;
   }
@@ -57,15 +59,14 @@ export class MemoryRegistrationStore implements RegistrationStore {
   }
 
   getByEndpoint(endpoint: string): Registration | undefined {
-    const id = this.#idByEndpoint.get(endpoint);
-    return id === undefined ? undefined : this.#byId.get(id);
+    return this.#byEndpoint.get(endpoint);
   }
 
   remove(id: string): Registration | undefined {
     const registration = this.#byId.get(id);
     if (registration === undefined) return undefined;
     this.#byId.delete(id);
-    if (this.#idByEndpoint.get(registration.endpoint) === id) this.#idByEndpoint.delete(registration.endpoint);
+    if (this.#byEndpoint.get(registration.endpoint) === registration) this.#byEndpoint.delete(registration.endpoint);
     return registration;
   }
 
@@ -89,7 +90,18 @@ export class MemoryRegistrationStore implements RegistrationStore {
     return this.#byId.values();
   }
 
+  /** Entries in the expiry heap, stale ones included (tests: compaction bounds it). */
+  get heapSize(): number {
+    return this.#heapAt.length;
+  }
+
   #push(at: number, id: string): void {
+    // Stale entries over half the heap: rebuild it from the live registrations (amortised O(1) per push).
+    // Callers store the registration before pushing, so the rebuilt heap already holds this entry.
+    if (this.#heapAt.length >= 64 && this.#heapAt.length >= 2 * this.#byId.size) {
+      this.#rebuild();
+      return;
+    }
     const a = this.#heapAt;
     const ids = this.#heapId;
     let i = a.length;
@@ -104,6 +116,13 @@ export class MemoryRegistrationStore implements RegistrationStore {
     }
     a[i] = at;
     ids[i] = id;
+  }
+
+  #rebuild(): void {
+    const live = [...this.#byId.values()].map((r) => ({ at: expiry(r), id: r.id })).sort((x, y) => x.at - y.at);
+    // An array sorted by key is a valid min-heap.
+    this.#heapAt = live.map((e) => e.at);
+    this.#heapId = live.map((e) => e.id);
   }
 
   #pop(): void {

@@ -20,6 +20,11 @@ export interface Registration {
   readonly links: string;
   readonly address: string;
   readonly port: number;
+  /**
+   * The same address and port as one shared object, so every request and observation towards the device
+   * points at it instead of holding a copy (issue 5). Optional: `peerOf` builds one when absent or stale.
+   */
+  readonly peer?: Peer;
   /** DTLS identity bound at Register (PSK identity as text), undefined over plain CoAP. */
   readonly identity: string | undefined;
   readonly registeredAt: number;
@@ -42,6 +47,52 @@ export interface UpdateParameters {
 }
 
 export const DEFAULT_LIFETIME_S = 86_400;
+
+/**
+ * Interns strings that many registrations repeat (object links of one firmware, bindings), so 100,000
+ * devices share one copy (issue 5). Bounded: when full it starts over, so junk from misbehaving clients
+ * cannot pin memory; strings already handed out stay valid.
+ */
+export class StringPool {
+  readonly #pool = new Map<string, string>();
+  readonly #maxEntries: number;
+  readonly #maxLength: number;
+
+  constructor(maxEntries = 512, maxLength = 2048) {
+    this.#maxEntries = maxEntries;
+    this.#maxLength = maxLength;
+  }
+
+  get size(): number {
+    return this.#pool.size;
+  }
+
+  /** The pooled copy equal to `text` (the first one seen), or `text` itself when it is too long to pool. */
+  intern(text: string): string {
+    if (text.length > this.#maxLength) return flat(text);
+    const pooled = this.#pool.get(text);
+    if (pooled !== undefined) return pooled;
+    if (this.#pool.size >= this.#maxEntries) this.#pool.clear();
+    const copy = flat(text);
+    this.#pool.set(copy, copy);
+    return copy;
+  }
+}
+
+/**
+ * A copy of `text` that holds only its own characters. Substrings of 13+ characters are views that keep
+ * the whole parent alive (the Uri-Query "ep=..." or the decoded payload), which a long-lived record must not.
+ */
+export function flat(text: string): string {
+  if (text.length < 13) return text;
+  const copy = Buffer.from(text, 'utf8').toString('utf8');
+  return copy === text ? copy : text; // a lone surrogate does not survive UTF-8: keep the original then
+}
+
+/** Shared by every registration of this process: links and bindings repeat across a fleet. */
+const sharedTexts = new StringPool();
+/** The versions the Register check admits ("1.0" .. "1.9"), one string each. */
+const LWM2M_VERSIONS = Array.from({ length: 10 }, (_, i) => `1.${i}`);
 
 function queryMap(query: readonly string[]): Map<string, string | true> {
   const m = new Map<string, string | true>();
@@ -76,10 +127,10 @@ export function parseRegisterQuery(query: readonly string[]): RegisterParameters
   const rawBinding = bindingOf(q.get('b')) ?? 'U';
   const queueMode = q.get('Q') === true || rawBinding.includes('Q');
   return {
-    endpoint: ep,
+    endpoint: flat(ep),
     lifetime: lifetimeOf(q.get('lt')) ?? DEFAULT_LIFETIME_S,
-    lwm2mVersion,
-    binding: rawBinding.replace('Q', '') || 'U',
+    lwm2mVersion: LWM2M_VERSIONS[Number(lwm2mVersion[2])]!,
+    binding: sharedTexts.intern(rawBinding.replace('Q', '') || 'U'),
     queueMode,
   };
 }
@@ -91,14 +142,14 @@ export function parseUpdateQuery(query: readonly string[]): UpdateParameters {
   const out: { lifetime?: number; binding?: string; queueMode?: boolean } = {};
   if (lifetime !== undefined) out.lifetime = lifetime;
   if (b !== undefined) {
-    out.binding = b.replace('Q', '') || 'U';
+    out.binding = sharedTexts.intern(b.replace('Q', '') || 'U');
     if (b.includes('Q')) out.queueMode = true;
   }
   if (q.get('Q') === true) out.queueMode = true;
   return out;
 }
 
-/** Validates an object-link payload (throws CoapDecodeError) and returns it normalised as text. */
+/** Validates an object-link payload (throws CoapDecodeError) and returns it as text, shared with equal ones. */
 export function checkObjectLinks(payload: Uint8Array): string {
   if (payload.length > 8192) throw new CoapDecodeError('object links over 8 KiB');
   const text = Buffer.from(payload).toString('utf8');
@@ -106,7 +157,7 @@ export function checkObjectLinks(payload: Uint8Array): string {
   for (const l of links) {
     if (!/^(\/[A-Za-z0-9._~-]*)+$/.test(l.target)) throw new CoapDecodeError(`bad link target "${l.target.slice(0, 32)}"`);
   }
-  return text;
+  return sharedTexts.intern(text);
 }
 
 export interface ObjectLinks {
@@ -140,6 +191,38 @@ export function objectLinks(registration: Pick<Registration, 'links'>): ObjectLi
   return { links, objectVersions, contentFormats, instances };
 }
 
+/** Where the device is: the registration's shared peer object when it matches its address and port. */
 export function peerOf(registration: Registration): Peer {
+  const peer = registration.peer;
+  if (peer !== undefined && peer.address === registration.address && peer.port === registration.port) return peer;
   return { address: registration.address, port: registration.port };
+}
+
+/**
+ * A Map key for a peer that costs no string: address and port packed into one number for a dotted IPv4
+ * address in canonical form (no leading zeros), else the text "address|port". Two peers get the same key
+ * exactly when their address strings and ports are equal, as with `peerKey`.
+ */
+export function peerId(peer: Peer): number | string {
+  const a = peer.address;
+  let value = 0;
+  let octet = -1;
+  let dots = 0;
+  let digits = 0;
+  for (let i = 0; i < a.length; i++) {
+    const c = a.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return `${a}|${peer.port}`;
+      value = value * 256 + octet;
+      dots++;
+      octet = -1;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return `${a}|${peer.port}`; // leading zero: not canonical
+      octet = digits === 0 ? c - 48 : octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return `${a}|${peer.port}`;
+    } else return `${a}|${peer.port}`;
+  }
+  if (dots !== 3 || digits === 0 || !Number.isInteger(peer.port) || peer.port < 0 || peer.port > 65535) return `${a}|${peer.port}`;
+  return (value * 256 + octet) * 65536 + peer.port;
 }

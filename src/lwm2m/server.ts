@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { systemClock, type Clock } from './clock.js';
-import { CoapEndpoint, type CoapResponse, type EndpointOptions, type InboundRequest, type OutboundResponse } from './coap/endpoint.js';
+import { CoapEndpoint, type CoapResponse, type EndpointOptions, type InboundRequest, type Notification, type OutboundRequest, type OutboundResponse } from './coap/endpoint.js';
 import { Code, codeString, getUintOption, isSuccess, Opt, uintOption, type CoapOption } from './coap/message.js';
 import { peerKey, type DatagramSocket, type DtlsPeerInfo, type Peer } from './coap/socket.js';
 import { ContentFormat, decodeContent, encodeContent, UnsupportedContentFormatError } from './content/formats.js';
@@ -24,7 +24,7 @@ import { Lwm2mError, RequestCancelledError } from './errors.js';
 import { loadObjectRegistry, type ObjectRegistry } from './objects.js';
 import { DEFAULT_AWAKE_TIME_MS, Presence, type PresenceView } from './presence.js';
 import {
-  checkObjectLinks, objectLinks, parseRegisterQuery, parseUpdateQuery, peerOf, type Registration,
+  checkObjectLinks, objectLinks, parseRegisterQuery, parseUpdateQuery, peerId, peerOf, type Registration,
 } from './registration.js';
 import { MemoryRegistrationStore, type RegistrationStore } from './registration-store.js';
 import type { DownlinkRequest, NotificationEvent, ReadResponse, ResponseOf, SendEvent } from './requests.js';
@@ -64,6 +64,9 @@ export interface SendOptions {
 
 type DeregistrationReason = 'deregistered' | 'expired' | 'replaced';
 
+/** Distinct observe requests kept for sharing between observations (paths are few in practice). */
+const MAX_SHARED_OBSERVE_REQUESTS = 256;
+
 export class Lwm2mServer extends EventEmitter {
   readonly objects: ObjectRegistry;
   readonly #log: Logger;
@@ -75,13 +78,14 @@ export class Lwm2mServer extends EventEmitter {
   readonly #authorize: Authorize;
   readonly #graceMs: number;
   readonly #requestTimeoutMs: number;
-  /** peer -> endpoint name, for uplinks that are not /rd (Send, notifications, responses). */
-  readonly #peers = new Map<string, string>();
+  /** peer (`peerId`) -> endpoint name, for uplinks that are not /rd (Send, notifications, responses). */
+  readonly #peers = new Map<number | string, string>();
   /** DTLS identity -> endpoint name. */
   readonly #identities = new Map<string, string>();
   /** observation token -> endpoint and path. */
   readonly #observations = new Map<string, { endpoint: string; path: string }>();
   readonly #routes = new Map<string, RouteHandler>();
+  readonly #observeRequests = new Map<string, OutboundRequest>();
   readonly #expiryTimer: NodeJS.Timeout;
 
   constructor(options: Lwm2mServerOptions) {
@@ -216,17 +220,17 @@ export class Lwm2mServer extends EventEmitter {
    * without an Update; Leshan #580/#1350 lessons in shared/notes/lwm2m.md §3.4).
    */
   #resolvePeer(peer: Peer, dtls: DtlsPeerInfo | undefined): Registration | undefined {
-    const byAddress = this.#peers.get(peerKey(peer));
+    const byAddress = this.#peers.get(peerId(peer));
     if (byAddress !== undefined) return this.#store.getByEndpoint(byAddress);
     const identity = this.#identity(dtls);
     if (identity === undefined) return undefined;
     const endpoint = this.#identities.get(identity);
     const registration = endpoint === undefined ? undefined : this.#store.getByEndpoint(endpoint);
     if (registration === undefined || registration.identity !== identity) return undefined;
-    const moved: Registration = { ...registration, address: peer.address, port: peer.port };
+    const moved: Registration = { ...registration, address: peer.address, port: peer.port, peer: { address: peer.address, port: peer.port } };
     this.#store.update(moved);
-    this.#peers.delete(peerKey(peerOf(registration)));
-    this.#peers.set(peerKey(peer), moved.endpoint);
+    this.#peers.delete(peerId(peerOf(registration)));
+    this.#peers.set(peerId(peer), moved.endpoint);
     this.#log.info({ endpoint: moved.endpoint, peer: peerKey(peer) }, 'device moved to a new address');
     return moved;
   }
@@ -257,13 +261,14 @@ export class Lwm2mServer extends EventEmitter {
       links,
       address: request.peer.address,
       port: request.peer.port,
+      peer: { address: request.peer.address, port: request.peer.port },
       identity: this.#identity(request.dtls),
       registeredAt: now,
       lastUpdate: now,
     };
     const replaced = this.#store.add(registration);
     if (replaced) this.#cleanup(replaced, 'replaced');
-    this.#peers.set(peerKey(request.peer), registration.endpoint);
+    this.#peers.set(peerId(request.peer), registration.endpoint);
     if (registration.identity !== undefined) this.#identities.set(registration.identity, registration.endpoint);
     this.#presence.uplink(registration.endpoint);
     this.#presence.expectUplink(registration.endpoint, registration.lifetime);
@@ -295,12 +300,14 @@ export class Lwm2mServer extends EventEmitter {
       links,
       address: request.peer.address,
       port: request.peer.port,
+      // Unchanged address: keep the peer object the device's observations already point at.
+      peer: previous.address === request.peer.address && previous.port === request.peer.port ? peerOf(previous) : { address: request.peer.address, port: request.peer.port },
       lastUpdate: this.#clock.now(),
     };
     this.#store.update(registration);
     // The device may have a new address (Core §6.2.2); later uplinks and downlinks use it.
-    if (peerKey(peerOf(previous)) !== peerKey(request.peer)) this.#peers.delete(peerKey(peerOf(previous)));
-    this.#peers.set(peerKey(request.peer), registration.endpoint);
+    if (peerId(peerOf(previous)) !== peerId(request.peer)) this.#peers.delete(peerId(peerOf(previous)));
+    this.#peers.set(peerId(request.peer), registration.endpoint);
     this.#presence.uplink(registration.endpoint);
     this.#presence.expectUplink(registration.endpoint, registration.lifetime);
     setImmediate(() => {
@@ -321,7 +328,7 @@ export class Lwm2mServer extends EventEmitter {
 
   #cleanup(registration: Registration, reason: DeregistrationReason): void {
     const peer = peerOf(registration);
-    if (this.#peers.get(peerKey(peer)) === registration.endpoint) this.#peers.delete(peerKey(peer));
+    if (this.#peers.get(peerId(peer)) === registration.endpoint) this.#peers.delete(peerId(peer));
     if (registration.identity !== undefined && this.#identities.get(registration.identity) === registration.endpoint && reason !== 'replaced') this.#identities.delete(registration.identity);
     this.#endpoint.cancelObservationsOf(peer);
     for (const [token, o] of this.#observations) if (o.endpoint === registration.endpoint) this.#observations.delete(token);
@@ -370,6 +377,33 @@ export class Lwm2mServer extends EventEmitter {
     return { code, success: true, format, nodes, payload: response.payload };
   }
 
+  /** Observe GET requests by path, Accept and timeout: shared, immutable, bounded (paths come from API callers). */
+  #observeRequest(path: string, format: number | undefined, timeoutMs: number): OutboundRequest {
+    const key = `${path}|${format ?? ''}|${timeoutMs}`;
+    let request = this.#observeRequests.get(key);
+    if (request === undefined) {
+      request = Object.freeze({ code: Code.GET, path, options: Object.freeze(format === undefined ? [] : [{ number: Opt.Accept, value: uintOption(format) }]), timeoutMs });
+      if (this.#observeRequests.size < MAX_SHARED_OBSERVE_REQUESTS) this.#observeRequests.set(key, request);
+    }
+    return request;
+  }
+
+  /** Every notification of every observation: the token says which device and path it belongs to. */
+  readonly #onNotify = (n: Notification): void => {
+    const current = this.#observations.get(n.token);
+    if (current === undefined) return;
+    try {
+      const decoded = this.#decode(n.response, parsePath(current.path));
+      const event: NotificationEvent = {
+        endpoint: current.endpoint, path: current.path, observationId: n.token, nodes: decoded.nodes,
+        payload: n.response.payload, format: decoded.format, confirmable: n.response.message.type === 'CON',
+      };
+      this.emit('notification', event);
+    } catch (error) {
+      this.#log.warn({ endpoint: current.endpoint, path: current.path, reason: (error as Error).message }, 'undecodable notification');
+    }
+  };
+
   async #perform(endpoint: string, request: DownlinkRequest, path: Lwm2mPath, timeoutMs: number | undefined): Promise<unknown> {
     const registration = this.#store.getByEndpoint(endpoint);
     if (registration === undefined) throw new RequestCancelledError(`no registration for endpoint ${endpoint}`);
@@ -409,20 +443,9 @@ export class Lwm2mServer extends EventEmitter {
         return { code: codeString(response.code), success: isSuccess(response.code) };
       }
       case 'observe': {
-        const { response, token } = await this.#endpoint.observe(peer, { code: Code.GET, path: request.path, options: accept(request.format), timeoutMs: t }, (n) => {
-          const current = this.#observations.get(token);
-          if (current === undefined) return;
-          try {
-            const decoded = this.#decode(n.response, path);
-            const event: NotificationEvent = {
-              endpoint: current.endpoint, path: current.path, observationId: token, nodes: decoded.nodes,
-              payload: n.response.payload, format: decoded.format, confirmable: n.response.message.type === 'CON',
-            };
-            this.emit('notification', event);
-          } catch (error) {
-            this.#log.warn({ endpoint: current.endpoint, path: current.path, reason: (error as Error).message }, 'undecodable notification');
-          }
-        });
+        // The request and the notification handler are shared by every observation of the same path, so an
+        // idle observation costs the endpoint one small record (issue 5).
+        const { response, token } = await this.#endpoint.observe(peer, this.#observeRequest(request.path, request.format, t), this.#onNotify);
         const accepted = isSuccess(response.code) && getUintOption(response.message, Opt.Observe) !== undefined;
         if (accepted) this.#observations.set(token, { endpoint, path: request.path });
         return { ...this.#decode(response, path), observationId: accepted ? token : undefined };

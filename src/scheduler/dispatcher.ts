@@ -44,6 +44,7 @@ interface Device {
   retries: number;
   /** No delivery before this instant (backoff). */
   notBefore: number;
+  /** The backoff timer, if one is armed. */
   timer?: CancelTimer;
 }
 
@@ -67,6 +68,12 @@ export class Dispatcher {
   readonly #devices = new Map<string, Device>();
   readonly #ready = new PriorityQueue<{ eid: string; generation: number }>();
   readonly #inFlight = new Set<Promise<void>>();
+  /**
+   * Exchanges awaiting the device's answer, by EID, with their deadline. The timeout is the same for all, so
+   * insertion order is deadline order: one timer for the earliest serves them all (no timer per exchange).
+   */
+  readonly #awaiting = new Map<string, number>();
+  #resultTimer: CancelTimer | undefined;
   #active = 0;
   #pumpScheduled = false;
   #started = false;
@@ -98,6 +105,9 @@ export class Dispatcher {
     this.#presence.off('awake', this.#onAwake);
     this.#presence.off('sleeping', this.#onSleeping);
     for (const d of this.#devices.values()) d.timer?.();
+    this.#resultTimer?.();
+    this.#resultTimer = undefined;
+    this.#awaiting.clear();
     await Promise.allSettled([...this.#inFlight]);
     this.#devices.clear();
   }
@@ -132,8 +142,7 @@ export class Dispatcher {
   exchangeFinished(eid: string): void {
     const d = this.#devices.get(eid);
     if (d === undefined || d.phase !== 'awaiting-result') return;
-    d.timer?.();
-    d.timer = undefined;
+    this.#awaiting.delete(eid);
     d.phase = 'idle';
     d.retries = 0;
     d.notBefore = 0;
@@ -185,6 +194,7 @@ export class Dispatcher {
   #interrupted(eid: string, d: Device, why: string): void {
     d.timer?.();
     d.timer = undefined;
+    this.#awaiting.delete(eid);
     d.phase = 'idle';
     d.retries++;
     d.notBefore = this.#clock.now() + this.#backoff(d.retries);
@@ -243,6 +253,29 @@ export class Dispatcher {
     }
   }
 
+  #awaitResult(eid: string, deadline: number): void {
+    this.#awaiting.delete(eid); // re-inserted last: the map stays in deadline order
+    this.#awaiting.set(eid, deadline);
+    if (this.#resultTimer === undefined) this.#resultTimer = this.#clock.setTimer(deadline, this.#onResultTimer);
+  }
+
+  /** Ends the exchanges whose answer is overdue, then waits for the next deadline. */
+  readonly #onResultTimer = (): void => {
+    this.#resultTimer = undefined;
+    const now = this.#clock.now();
+    for (const [eid, deadline] of this.#awaiting) {
+      if (deadline > now) {
+        this.#resultTimer = this.#clock.setTimer(deadline, this.#onResultTimer);
+        return;
+      }
+      this.#awaiting.delete(eid);
+      const d = this.#devices.get(eid);
+      if (d === undefined || d.phase !== 'awaiting-result') continue;
+      this.#interrupted(eid, d, 'no answer within the result timeout');
+      this.#enqueue(eid, d);
+    }
+  };
+
   async #exchange(eid: string, d: Device): Promise<void> {
     d.phase = 'fetching';
     let der: Uint8Array | undefined;
@@ -282,11 +315,7 @@ export class Dispatcher {
         return;
       }
       d.phase = 'awaiting-result';
-      d.timer = this.#clock.setTimer(this.#clock.now() + this.#resultTimeoutMs, () => {
-        if (d.phase !== 'awaiting-result') return;
-        this.#interrupted(eid, d, 'no answer within the result timeout');
-        this.#enqueue(eid, d);
-      });
+      this.#awaitResult(eid, this.#clock.now() + this.#resultTimeoutMs);
       return;
     }
     if (outcome === 'asleep') {

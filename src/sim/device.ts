@@ -48,6 +48,12 @@ export interface SimDeviceOptions {
   readonly delivery?: IpaDelivery;
   /** Register with the queue-mode flag (default true). */
   readonly queueMode?: boolean;
+  /**
+   * How State (/3443/0/0) changes are notified (default 'non-confirmable', the LwM2M 1.2 default notification
+   * mode): a busy/ready flag the server can re-read is not worth an acknowledgement each time, which would
+   * double the datagrams of every eIM message. /3443/0/3 notifications stay confirmable (delivery clears it).
+   */
+  readonly stateNotifications?: 'confirmable' | 'non-confirmable';
   /** Registration lifetime, s (default 86,400). */
   readonly lifetime?: number;
   readonly coap?: Omit<EndpointOptions, 'handler' | 'logger'>;
@@ -111,6 +117,7 @@ export class SimDevice {
       socket: link,
       eid: options.eid,
       queueMode: options.queueMode ?? true,
+      confirmableNotifications: (options.stateNotifications ?? 'non-confirmable') === 'confirmable' ? true : (path: string) => path !== PATH_STATE,
       lifetime: options.lifetime ?? 86_400,
       ...(options.coap !== undefined ? { coap: options.coap } : {}),
       ...(options.logger !== undefined ? { logger: options.logger } : {}),

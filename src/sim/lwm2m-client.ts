@@ -24,8 +24,11 @@ export interface Lwm2mClientOptions {
   readonly lwm2mVersion?: '1.0' | '1.1' | '1.2';
   readonly queueMode?: boolean;
   readonly eid?: string;
-  /** Send CON notifications (default true). */
-  readonly confirmableNotifications?: boolean;
+  /**
+   * Send CON notifications (default true), for every observed path or as decided per path. RFC 7641 leaves
+   * the choice to the notifying side; LwM2M 1.2 (Server object /1/x/26 Default Notification Mode) defaults to NON.
+   */
+  readonly confirmableNotifications?: boolean | ((path: string) => boolean);
   readonly logger?: Logger;
   readonly coap?: Omit<EndpointOptions, 'handler' | 'logger'>;
   /** Extra attributes on the root link, e.g. ct="60 110 112 11542". */
@@ -230,7 +233,7 @@ export class Lwm2mClient extends EventEmitter {
       else throw new Error(`Send answered ${code}`);
     } else if (via === 'notify') {
       const delivered = await this.#notify('/3443/0/3');
-      if (delivered && (this.#options.confirmableNotifications ?? true)) resource.value = new Uint8Array(0);
+      if (delivered && this.#confirmable('/3443/0/3')) resource.value = new Uint8Array(0);
     }
   }
 
@@ -256,13 +259,18 @@ export class Lwm2mClient extends EventEmitter {
     if (this.#owned) await new Promise<void>((resolve) => this.#owned!.close(() => resolve()));
   }
 
+  #confirmable(path: string): boolean {
+    const c = this.#options.confirmableNotifications ?? true;
+    return typeof c === 'function' ? c(path) : c;
+  }
+
   async #notify(path: string): Promise<boolean> {
     let delivered = false;
     for (const [key, observer] of this.#observers) {
       if (!(path === observer.path || path.startsWith(observer.path + '/'))) continue;
       observer.sequence++;
       try {
-        await this.#coap.notify(observer.peer, observer.token, observer.sequence, this.#read(observer.path, undefined), this.#options.confirmableNotifications ?? true, observer.path);
+        await this.#coap.notify(observer.peer, observer.token, observer.sequence, this.#read(observer.path, undefined), this.#confirmable(observer.path), observer.path);
         delivered = true;
       } catch {
         this.#observers.delete(key);

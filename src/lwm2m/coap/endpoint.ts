@@ -23,6 +23,7 @@ import {
   type CoapMessage, type CoapOption,
 } from './message.js';
 import { peerKey, type DatagramInfo, type DatagramSocket, type DtlsPeerInfo, type Peer } from './socket.js';
+import { TimerQueue } from './timer-queue.js';
 
 export interface InboundRequest {
   readonly peer: Peer;
@@ -66,6 +67,8 @@ export interface CoapResponse {
 export interface Notification {
   readonly peer: Peer;
   readonly response: CoapResponse;
+  /** The observation's token (hex, as `observe` returned it), so one handler can serve many observations. */
+  readonly token: string;
 }
 
 export interface EndpointOptions {
@@ -92,10 +95,28 @@ interface Exchange {
   messageId: number;
   datagram: Uint8Array | undefined;
   retransmits: number;
-  timer: NodeJS.Timeout | undefined;
-  deadline: NodeJS.Timeout | undefined;
+  /** Next retransmission (Infinity: none, e.g. NON or acknowledged) and its back-off delay, ms. */
+  retransmitAt: number;
+  retransmitDelay: number;
+  /** End of the whole exchange, ms, and the timeout it came from (for the error). */
+  readonly deadlineAt: number;
+  readonly timeoutMs: number;
+  /** TimerQueue bookkeeping: the earlier of retransmitAt and deadlineAt. */
+  due: number;
+  slot: number;
   resolve(message: CoapMessage): void;
   reject(error: Error): void;
+}
+
+/** An inbound CON request whose handler runs: it gets an empty ACK if the handler is slow (RFC 7252 §5.2.2). */
+interface Running {
+  readonly peer: Peer;
+  readonly messageId: number;
+  readonly dedupKey: string;
+  /** The empty ACK went out: the answer must follow as a separate response. */
+  separate: boolean;
+  due: number;
+  slot: number;
 }
 
 interface Observation {
@@ -109,6 +130,9 @@ const DEDUP_LIFETIME_MS = 60_000;
 const DEDUP_MAX = 10_000;
 /** Large response bodies kept for Block2 follow-ups. */
 const BLOCK2_CACHE_MAX = 1000;
+/** Random bytes drawn at once for tokens: one call to the CSPRNG per 256 tokens instead of one per token. */
+const TOKEN_POOL_BYTES = 1024;
+const monotonicNow = (): number => performance.now();
 
 export class CoapEndpoint extends EventEmitter {
   readonly #socket: DatagramSocket;
@@ -131,6 +155,11 @@ export class CoapEndpoint extends EventEmitter {
   /** Large response bodies served block by block: peer|path -> body. */
   readonly #block2 = new Map<string, { at: number; code: number; body: Uint8Array; format: Uint8Array | undefined }>();
   #messageId = randomBytes(2).readUInt16BE(0);
+  #tokenPool = Buffer.alloc(0);
+  #tokenOffset = 0;
+  /** Retransmissions and deadlines of our requests, and separate-response delays of inbound ones: two timers in all. */
+  readonly #exchangeTimers = new TimerQueue<Exchange>((exchange) => this.#onExchangeDue(exchange), monotonicNow);
+  readonly #running = new TimerQueue<Running>((running) => this.#onSlowHandler(running), monotonicNow);
   readonly #onMessage = (datagram: Buffer, rinfo: DatagramInfo): void => this.#receive(datagram, rinfo);
   readonly #onError = (error: Error): void => this.#log.warn({ err: error.message }, 'socket error');
   readonly #housekeeping: NodeJS.Timeout;
@@ -162,6 +191,8 @@ export class CoapEndpoint extends EventEmitter {
     this.#socket.removeListener('message', this.#onMessage);
     this.#socket.removeListener('error', this.#onError);
     for (const exchange of [...this.#exchanges.values()]) this.#finish(exchange, new RequestCancelledError('endpoint closed'));
+    this.#exchangeTimers.clear();
+    this.#running.clear();
     this.#observations.clear();
   }
 
@@ -180,7 +211,7 @@ export class CoapEndpoint extends EventEmitter {
    * notifications for the same token go to onNotify (with Block2 followed) until cancelObservation.
    */
   async observe(peer: Peer, request: OutboundRequest, onNotify: (notification: Notification) => void): Promise<{ response: CoapResponse; token: string }> {
-    const token = randomBytes(4);
+    const token = this.#newToken();
     const tokenHex = token.toString('hex');
     const options = [...(request.options ?? []), { number: Opt.Observe, value: uintOption(0) }];
     this.#observations.set(tokenHex, { peer, request, onNotify });
@@ -281,15 +312,17 @@ export class CoapEndpoint extends EventEmitter {
     const exchange = this.#exchanges.get(tokenHex);
     if (exchange === undefined) return;
     this.#byMessageId.delete(key);
-    if (exchange.timer) clearTimeout(exchange.timer);
-    exchange.timer = undefined;
     if (message.type === 'RST') {
       this.#finish(exchange, new RequestCancelledError(`peer ${peerKey(peer)} reset the message`));
       return;
     }
     if (message.code !== Code.Empty) this.#finish(exchange, message);
     else if (tokenHex.startsWith('n') || tokenHex.startsWith('s')) this.#finish(exchange, message); // acknowledged notification or separate response
-    // else: empty ACK, the separate response follows before the exchange deadline.
+    else {
+      // Empty ACK: no more retransmissions; the separate response follows before the exchange deadline.
+      exchange.retransmitAt = Infinity;
+      this.#exchangeTimers.schedule(exchange, exchange.deadlineAt);
+    }
   }
 
   #onSeparateResponse(peer: Peer, message: CoapMessage): void {
@@ -315,7 +348,7 @@ export class CoapEndpoint extends EventEmitter {
     if (observation !== undefined && peerKey(observation.peer) === peerKey(peer) && getOption(message, Opt.Observe) !== undefined) {
       ack();
       void this.#followBlock2(peer, observation.request, message).then(
-        (response) => observation.onNotify({ peer, response }),
+        (response) => observation.onNotify({ peer, response, token: tokenHex }),
         (error: Error) => this.#log.warn({ peer: peerKey(peer), reason: error.message }, 'could not complete a block-wise notification'),
       );
       return;
@@ -335,26 +368,20 @@ export class CoapEndpoint extends EventEmitter {
       if (this.#dedup.size >= DEDUP_MAX) this.#dedup.delete(this.#dedup.keys().next().value as string);
       this.#dedup.set(dedupKey, { at: this.#clock.now(), response: undefined });
     }
-    const pending = this.#respond(peer, dtls, message);
-    let separate = false;
+    // A slow handler (e.g. the ESipa layer calling an SM-DP+) gets an empty ACK first, so the device stops
+    // retransmitting, and the answer follows as a separate CON response (RFC 7252 §5.2.2): #onSlowHandler.
+    let running: Running | undefined;
     if (message.type === 'CON') {
-      // A slow handler (e.g. the ESipa layer calling an SM-DP+) gets an empty ACK first, so the device
-      // stops retransmitting, and the answer follows as a separate CON response (RFC 7252 §5.2.2).
-      let timer: NodeJS.Timeout | undefined;
-      const early = await Promise.race([
-        pending.then(() => false),
-        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), this.#separateAfterMs); }),
-      ]);
-      clearTimeout(timer);
-      if (early) {
-        separate = true;
-        const ack = encodeMessage({ type: 'ACK', code: Code.Empty, messageId: message.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
-        const entry = this.#dedup.get(dedupKey);
-        if (entry) entry.response = ack;
-        this.#send(peer, ack);
-      }
+      running = { peer, messageId: message.messageId, dedupKey, separate: false, due: 0, slot: -1 };
+      this.#running.schedule(running, monotonicNow() + this.#separateAfterMs);
     }
-    const response = await pending;
+    let response: OutboundResponse;
+    try {
+      response = await this.#respond(peer, dtls, message);
+    } finally {
+      if (running !== undefined) this.#running.cancel(running);
+    }
+    const separate = running?.separate === true;
     if (separate) {
       const reply: CoapMessage = { type: 'CON', code: response.code, messageId: this.#nextMessageId(), token: message.token, options: response.options ?? [], payload: response.payload ?? new Uint8Array(0) };
       void this.#transmit(peer, reply, `s${Buffer.from(message.token).toString('hex')}:${reply.messageId}`).catch((error: Error) =>
@@ -374,6 +401,15 @@ export class CoapEndpoint extends EventEmitter {
       if (entry) entry.response = encoded;
     }
     this.#send(peer, encoded);
+  }
+
+  #onSlowHandler(running: Running): void {
+    if (this.#closed) return;
+    running.separate = true;
+    const ack = encodeMessage({ type: 'ACK', code: Code.Empty, messageId: running.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+    const entry = this.#dedup.get(running.dedupKey);
+    if (entry) entry.response = ack;
+    this.#send(running.peer, ack);
   }
 
   async #respond(peer: Peer, dtls: DtlsPeerInfo | undefined, message: CoapMessage): Promise<OutboundResponse> {
@@ -423,7 +459,7 @@ export class CoapEndpoint extends EventEmitter {
       const others = (response.options ?? []).filter((o) => o.number !== Opt.ContentFormat);
       return this.#slice(response.code, payload, format, wanted?.num ?? 0, szx, [...others, ...extra], cacheKey);
     }
-    return { ...response, options: [...(response.options ?? []), ...extra] };
+    return block1Echo === undefined ? response : { ...response, options: [...(response.options ?? []), block1Echo] };
   }
 
   /** Keeps a large body for follow-up Block2 requests; bounded, the oldest entry goes first. */
@@ -453,14 +489,27 @@ export class CoapEndpoint extends EventEmitter {
     return this.#messageId;
   }
 
+  /**
+   * Fire and forget, like the network itself: a datagram that could not leave is a lost datagram, which CoAP
+   * already survives (retransmission, deadlines). No callback: with one, dgram schedules a tick per send.
+   */
   #send(peer: Peer, datagram: Uint8Array): void {
-    this.#socket.send(datagram, peer.port, peer.address, (error) => {
-      if (error) this.#log.warn({ peer: peerKey(peer), err: error.message }, 'send failed');
-    });
+    this.#socket.send(datagram, peer.port, peer.address);
+  }
+
+  /** A fresh 4-byte token (RFC 7252 §5.3.1: random, so an off-path attacker cannot guess it). */
+  #newToken(): Buffer {
+    if (this.#tokenOffset + 4 > this.#tokenPool.length) {
+      this.#tokenPool = randomBytes(TOKEN_POOL_BYTES);
+      this.#tokenOffset = 0;
+    }
+    const token = Buffer.from(this.#tokenPool.subarray(this.#tokenOffset, this.#tokenOffset + 4));
+    this.#tokenOffset += 4;
+    return token;
   }
 
   async #exchange(peer: Peer, request: OutboundRequest, options: readonly CoapOption[], payload: Uint8Array, token: Uint8Array | undefined): Promise<CoapMessage> {
-    const tok = token ?? randomBytes(4);
+    const tok = token ?? this.#newToken();
     const message: CoapMessage = {
       type: request.confirmable === false ? 'NON' : 'CON',
       code: request.code,
@@ -476,34 +525,48 @@ export class CoapEndpoint extends EventEmitter {
     if (this.#closed) return Promise.reject(new RequestCancelledError('endpoint closed'));
     return new Promise<CoapMessage>((resolve, reject) => {
       const datagram = encodeMessage(message);
-      const exchange: Exchange = { peer, token: tokenHex, messageId: message.messageId, datagram, retransmits: 0, timer: undefined, deadline: undefined, resolve, reject };
+      const now = monotonicNow();
+      const t = timeoutMs ?? this.#exchangeTimeoutMs;
+      const confirmable = message.type === 'CON';
+      const delay = confirmable ? this.#ackTimeoutMs * (1 + Math.random() * 0.5) : Infinity;
+      const exchange: Exchange = {
+        peer, token: tokenHex, messageId: message.messageId, datagram, retransmits: 0,
+        retransmitAt: now + delay, retransmitDelay: delay, deadlineAt: now + t, timeoutMs: t, due: 0, slot: -1, resolve, reject,
+      };
       this.#exchanges.set(tokenHex, exchange);
-      if (message.type === 'CON') this.#byMessageId.set(`${peerKey(peer)}|${message.messageId}`, tokenHex);
-      exchange.deadline = setTimeout(() => this.#finish(exchange, new RequestTimeoutError(`no response from ${peerKey(peer)} within ${timeoutMs ?? this.#exchangeTimeoutMs} ms`)), timeoutMs ?? this.#exchangeTimeoutMs);
+      if (confirmable) this.#byMessageId.set(`${peerKey(peer)}|${message.messageId}`, tokenHex);
+      this.#exchangeTimers.schedule(exchange, Math.min(exchange.retransmitAt, exchange.deadlineAt));
       this.#send(peer, datagram);
-      if (message.type === 'CON') {
-        const retransmit = (delay: number): void => {
-          exchange.timer = setTimeout(() => {
-            if (exchange.retransmits >= this.#maxRetransmit) {
-              this.#finish(exchange, new RequestTimeoutError(`no acknowledgement from ${peerKey(peer)} after ${exchange.retransmits} retransmissions`));
-              return;
-            }
-            exchange.retransmits++;
-            this.#send(peer, datagram);
-            retransmit(delay * 2);
-          }, delay);
-        };
-        retransmit(this.#ackTimeoutMs * (1 + Math.random() * 0.5));
-      }
     });
+  }
+
+  /** The exchange's next retransmission or its deadline has come (RFC 7252 §4.2: exponential back-off). */
+  #onExchangeDue(exchange: Exchange): void {
+    const now = monotonicNow();
+    if (now >= exchange.deadlineAt) {
+      this.#finish(exchange, new RequestTimeoutError(`no response from ${peerKey(exchange.peer)} within ${exchange.timeoutMs} ms`));
+      return;
+    }
+    if (exchange.retransmitAt > now) {
+      this.#exchangeTimers.schedule(exchange, Math.min(exchange.retransmitAt, exchange.deadlineAt));
+      return;
+    }
+    if (exchange.retransmits >= this.#maxRetransmit) {
+      this.#finish(exchange, new RequestTimeoutError(`no acknowledgement from ${peerKey(exchange.peer)} after ${exchange.retransmits} retransmissions`));
+      return;
+    }
+    exchange.retransmits++;
+    this.#send(exchange.peer, exchange.datagram!);
+    exchange.retransmitDelay *= 2;
+    exchange.retransmitAt = now + exchange.retransmitDelay;
+    this.#exchangeTimers.schedule(exchange, Math.min(exchange.retransmitAt, exchange.deadlineAt));
   }
 
   #finish(exchange: Exchange, outcome: CoapMessage | Error): void {
     if (this.#exchanges.get(exchange.token) !== exchange) return;
     this.#exchanges.delete(exchange.token);
     this.#byMessageId.delete(`${peerKey(exchange.peer)}|${exchange.messageId}`);
-    if (exchange.timer) clearTimeout(exchange.timer);
-    if (exchange.deadline) clearTimeout(exchange.deadline);
+    this.#exchangeTimers.cancel(exchange);
     if (outcome instanceof Error) exchange.reject(outcome);
     else exchange.resolve(outcome);
   }

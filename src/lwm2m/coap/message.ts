@@ -88,8 +88,15 @@ export function isSuccess(code: number): boolean {
   return code >> 5 === 2;
 }
 
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Decodes one datagram. Token, option values and payload are views on `datagram`, not copies: every
+ * datagram arrives in its own buffer (node:dgram, the DTLS engine), which nothing writes to afterwards.
+ */
 export function decodeMessage(datagram: Uint8Array): CoapMessage {
-  if (datagram.length < 4) throw new CoapDecodeError(`datagram of ${datagram.length} bytes is shorter than a CoAP header`);
+  const end = datagram.length;
+  if (end < 4) throw new CoapDecodeError(`datagram of ${end} bytes is shorter than a CoAP header`);
   const b0 = datagram[0]!;
   if (b0 >> 6 !== 1) throw new CoapDecodeError(`CoAP version ${b0 >> 6} is not 1`);
   const type = TYPES[(b0 >> 4) & 3]!;
@@ -98,38 +105,38 @@ export function decodeMessage(datagram: Uint8Array): CoapMessage {
   const code = datagram[1]!;
   const messageId = (datagram[2]! << 8) | datagram[3]!;
   let pos = 4;
-  if (pos + tkl > datagram.length) throw new CoapDecodeError('token runs past the datagram');
-  const token = datagram.slice(pos, pos + tkl);
+  if (pos + tkl > end) throw new CoapDecodeError('token runs past the datagram');
+  const token = datagram.subarray(pos, pos + tkl);
   pos += tkl;
   const options: CoapOption[] = [];
   let number = 0;
-  let payload: Uint8Array = new Uint8Array(0);
-  while (pos < datagram.length) {
+  let payload: Uint8Array = EMPTY;
+  while (pos < end) {
     const byte = datagram[pos++]!;
     if (byte === 0xff) {
-      if (pos === datagram.length) throw new CoapDecodeError('payload marker followed by no payload');
-      payload = datagram.slice(pos);
+      if (pos === end) throw new CoapDecodeError('payload marker followed by no payload');
+      payload = datagram.subarray(pos);
       break;
     }
-    const read = (nibble: number): number => {
-      if (nibble < 13) return nibble;
-      if (nibble === 13) {
-        if (pos + 1 > datagram.length) throw new CoapDecodeError('option header runs past the datagram');
-        return datagram[pos++]! + 13;
-      }
-      if (nibble === 14) {
-        if (pos + 2 > datagram.length) throw new CoapDecodeError('option header runs past the datagram');
-        const v = ((datagram[pos]! << 8) | datagram[pos + 1]!) + 269;
-        pos += 2;
-        return v;
-      }
-      throw new CoapDecodeError('option nibble 15 is reserved');
-    };
-    const delta = read(byte >> 4);
-    const length = read(byte & 0x0f);
+    // Option delta and length: 4-bit nibbles, 13 and 14 announce 1 and 2 extension bytes (RFC 7252 §3.1).
+    let delta = byte >> 4;
+    let length = byte & 0x0f;
+    if (delta === 15 || length === 15) throw new CoapDecodeError('option nibble 15 is reserved');
+    if (delta >= 13) {
+      const extra = delta - 12;
+      if (pos + extra > end) throw new CoapDecodeError('option header runs past the datagram');
+      delta = extra === 1 ? datagram[pos]! + 13 : ((datagram[pos]! << 8) | datagram[pos + 1]!) + 269;
+      pos += extra;
+    }
+    if (length >= 13) {
+      const extra = length - 12;
+      if (pos + extra > end) throw new CoapDecodeError('option header runs past the datagram');
+      length = extra === 1 ? datagram[pos]! + 13 : ((datagram[pos]! << 8) | datagram[pos + 1]!) + 269;
+      pos += extra;
+    }
     number += delta;
-    if (pos + length > datagram.length) throw new CoapDecodeError(`option ${number} runs past the datagram`);
-    options.push({ number, value: datagram.slice(pos, pos + length) });
+    if (pos + length > end) throw new CoapDecodeError(`option ${number} runs past the datagram`);
+    options.push({ number, value: datagram.subarray(pos, pos + length) });
     pos += length;
   }
   if (code === Code.Empty && (tkl > 0 || options.length > 0 || payload.length > 0)) {
@@ -138,39 +145,80 @@ export function decodeMessage(datagram: Uint8Array): CoapMessage {
   return { type, code, messageId, token, options, payload };
 }
 
-function extended(value: number): { nibble: number; bytes: number[] } {
-  if (value < 13) return { nibble: value, bytes: [] };
-  if (value < 269) return { nibble: 13, bytes: [value - 13] };
-  const v = value - 269;
-  return { nibble: 14, bytes: [v >> 8, v & 0xff] };
+/** Bytes an option delta or length takes beyond its nibble. */
+function extensionBytes(value: number): number {
+  return value < 13 ? 0 : value < 269 ? 1 : 2;
 }
 
+/** Writes a nibble's extension bytes at `pos`; returns the next position. */
+function writeExtension(out: Uint8Array, pos: number, value: number): number {
+  if (value < 13) return pos;
+  if (value < 269) {
+    out[pos] = value - 13;
+    return pos + 1;
+  }
+  out[pos] = (value - 269) >> 8;
+  out[pos + 1] = (value - 269) & 0xff;
+  return pos + 2;
+}
+
+function nibble(value: number): number {
+  return value < 13 ? value : value < 269 ? 13 : 14;
+}
+
+/** Encodes into one exactly-sized buffer (sized first, then written: no intermediate chunks). */
 export function encodeMessage(message: CoapMessage): Uint8Array {
-  const options = [...message.options].sort((a, b) => a.number - b.number);
-  const parts: number[] = [];
-  parts.push(0x40 | (TYPES.indexOf(message.type) << 4) | message.token.length, message.code, message.messageId >> 8, message.messageId & 0xff);
-  const header = Buffer.from(parts);
-  const chunks: Uint8Array[] = [header, message.token];
+  const options = isSorted(message.options) ? message.options : [...message.options].sort((a, b) => a.number - b.number);
+  const tkl = message.token.length;
+  let size = 4 + tkl;
   let previous = 0;
   for (const option of options) {
-    const d = extended(option.number - previous);
-    const l = extended(option.value.length);
-    chunks.push(Uint8Array.from([(d.nibble << 4) | l.nibble, ...d.bytes, ...l.bytes]), option.value);
+    const length = option.value.length;
+    size += 1 + extensionBytes(option.number - previous) + extensionBytes(length) + length;
     previous = option.number;
   }
-  if (message.payload.length > 0) chunks.push(Uint8Array.of(0xff), message.payload);
-  return Buffer.concat(chunks);
+  if (message.payload.length > 0) size += 1 + message.payload.length;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = 0x40 | (TYPES.indexOf(message.type) << 4) | tkl;
+  out[1] = message.code;
+  out[2] = (message.messageId >> 8) & 0xff;
+  out[3] = message.messageId & 0xff;
+  out.set(message.token, 4);
+  let pos = 4 + tkl;
+  previous = 0;
+  for (const option of options) {
+    const delta = option.number - previous;
+    const length = option.value.length;
+    out[pos++] = (nibble(delta) << 4) | nibble(length);
+    pos = writeExtension(out, pos, delta);
+    pos = writeExtension(out, pos, length);
+    out.set(option.value, pos);
+    pos += length;
+    previous = option.number;
+  }
+  if (message.payload.length > 0) {
+    out[pos++] = 0xff;
+    out.set(message.payload, pos);
+  }
+  return out;
+}
+
+function isSorted(options: readonly CoapOption[]): boolean {
+  for (let i = 1; i < options.length; i++) if (options[i]!.number < options[i - 1]!.number) return false;
+  return true;
 }
 
 /** Minimal big-endian unsigned integer (RFC 7252 §3.2 "uint": zero is the empty string). */
 export function uintOption(value: number): Uint8Array {
-  const bytes: number[] = [];
+  let n = 0;
+  for (let v = value; v > 0; v = Math.floor(v / 256)) n++;
+  const out = new Uint8Array(n);
   let v = value;
-  while (v > 0) {
-    bytes.unshift(v & 0xff);
+  for (let i = n - 1; i >= 0; i--) {
+    out[i] = v & 0xff;
     v = Math.floor(v / 256);
   }
-  return Uint8Array.from(bytes);
+  return out;
 }
 
 export function readUint(value: Uint8Array): number {

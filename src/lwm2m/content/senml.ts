@@ -98,7 +98,8 @@ export function encodeSenmlJson(nodes: readonly Lwm2mNode[]): Uint8Array {
 export function decodeSenmlCbor(payload: Uint8Array): Lwm2mNode[] {
   let parsed: unknown;
   try {
-    parsed = decoder.decode(Buffer.from(payload));
+    // A view, not a copy: cbor-x wants a Buffer, and byte strings are copied out below (vd) anyway.
+    parsed = decoder.decode(Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
   } catch (error) {
     throw new CoapDecodeError('SenML CBOR is not CBOR', { cause: error });
   }

@@ -26,15 +26,31 @@ export interface Lwm2mNode {
   readonly value: Lwm2mValue;
 }
 
+/**
+ * Parses "/3443/0/2" (empty segments, e.g. doubled or trailing slashes, are ignored). One pass over the
+ * characters: it runs for every path of every message, so no split, regex or intermediate arrays.
+ */
 export function parsePath(text: string): Lwm2mPath {
-  const parts = text.split('/').filter((s) => s.length > 0);
-  if (parts.length < 1 || parts.length > 4) throw new CoapDecodeError(`path "${text.slice(0, 64)}" is not an LwM2M path`);
-  const ids = parts.map((p) => {
-    if (!/^\d{1,5}$/.test(p)) throw new CoapDecodeError(`path "${text.slice(0, 64)}" has a bad segment`);
-    const n = Number(p);
-    if (n > 65535) throw new CoapDecodeError(`path "${text.slice(0, 64)}" has a segment over 65535`);
-    return n;
-  });
+  const ids: number[] = [];
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 47; // a '/' after the end closes the last segment
+    if (c === 47) {
+      if (digits === 0) continue;
+      if (ids.length === 4) throw new CoapDecodeError(`path "${text.slice(0, 64)}" is not an LwM2M path`);
+      if (value > 65535) throw new CoapDecodeError(`path "${text.slice(0, 64)}" has a segment over 65535`);
+      ids.push(value);
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 5) {
+      value = value * 10 + (c - 48);
+      digits++;
+    } else {
+      throw new CoapDecodeError(`path "${text.slice(0, 64)}" has a bad segment`);
+    }
+  }
+  if (ids.length === 0) throw new CoapDecodeError(`path "${text.slice(0, 64)}" is not an LwM2M path`);
   return { objectId: ids[0]!, instanceId: ids[1], resourceId: ids[2], resourceInstanceId: ids[3] };
 }
 

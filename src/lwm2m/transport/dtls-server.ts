@@ -204,6 +204,7 @@ export class DtlsServer extends EventEmitter<SecureTransportEvents> implements S
     const peer = key !== undefined ? this.#sessions.get(key) : undefined;
     if (!peer?.established || !peer.handle) {
       if (callback) process.nextTick(callback, new DtlsError(`no established DTLS session for ${key ?? `port ${port}`}`));
+      else this.#log.debug({ peer: key ?? `port ${port}` }, 'plaintext for a peer without an established DTLS session dropped');
       return;
     }
     let out: Buffer[];
