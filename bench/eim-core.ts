@@ -48,8 +48,6 @@ export async function benchEimCore(options: { devices?: number; rounds?: number;
   const eids = Array.from({ length: devices }, (_, i) => eidWithCheckDigits(`8904903200000000000${String(i).padStart(11, '0')}`));
   const pki = createTestPki({ eids });
   const store = SqliteStore.open({ path: join(dir, 'eim.db') });
-  for (const pr of (process.env['PRAGMAS'] ?? '').split(',').filter(Boolean)) store.database.pragma(pr);
-  if (process.env['DROP']) store.database.exec(process.env['DROP'].split(',').map((i) => `DROP INDEX ${i};`).join(''));
   // threads: 0 signs and verifies on the main thread (no pool), to see the core's own cost.
   const pool = options.threads === 0 ? undefined : new CryptoPool(options.threads !== undefined ? { threads: options.threads } : {});
   const signer = FileSigner.fromPem(privateKeyToPem(generateKeyPair('P-256').privateKey), undefined, pool ? { pool } : {});

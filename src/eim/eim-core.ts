@@ -303,10 +303,17 @@ export class EimCore {
     return this.#serial(eid, async () => {
       if ('euiccPackageResult' in r) return applyEuiccPackageResult(this.#ctx, eid, r.euiccPackageResult);
       if ('ePRAndNotifications' in r) {
+        // The result first: it records the inventory change with its operation, and the notifications of the
+        // same change (enable X, disable Y) then find the inventory already in their state.
+        const applied = await applyEuiccPackageResult(this.#ctx, eid, r.ePRAndNotifications.euiccPackageResult).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
         for (const n of r.ePRAndNotifications.notificationList) {
           await applyNotification(this.#ctx, eid, n, notificationBytes(n)).catch((e: unknown) => this.#ctx.logger.warn({ eid, err: (e as Error).message }, 'notification refused'));
         }
-        return applyEuiccPackageResult(this.#ctx, eid, r.ePRAndNotifications.euiccPackageResult);
+        if ('error' in applied) throw applied.error;
+        return applied.value;
       }
       if ('ipaEuiccDataResponse' in r) return applyEuiccData(this.#ctx, eid, r.ipaEuiccDataResponse);
       if ('profileDownloadTriggerResult' in r) return applyDownloadResult(this.#ctx, eid, r.profileDownloadTriggerResult);

@@ -14,13 +14,13 @@ import type { PendingNotification } from '../asn1/rsp.js';
 import type { Received } from '../asn1/schema.js';
 import { ConflictError } from '../store/errors.js';
 import type { Changes } from '../store/store.js';
-import type { Json, NotificationRecord, OperationRecord } from '../store/records.js';
+import type { Json, NotificationRecord, OperationRecord, ProfileRecord } from '../store/records.js';
 import type { CoreContext } from './context.js';
 import { type EimEvent, recordEvent } from './events.js';
 import { ResultRejectedError, type RejectReason } from './errors.js';
 import { applyResultData, type InventoryChanges } from './inventory.js';
 import { requestOf } from './issue.js';
-import { notificationBytes, notificationFacts, notificationRecord, verifyNotification, verifyNotificationWith } from './notifications.js';
+import { type NotificationFacts, notificationBytes, notificationFacts, notificationRecord, verifyNotification, verifyNotificationWith } from './notifications.js';
 import { resultCorrelation, verifyEuiccPackageResult, verifyEuiccPackageResultWith } from './result-verifier.js';
 import type { KeyObject } from 'node:crypto';
 
@@ -177,6 +177,15 @@ async function reack(ctx: CoreContext, eid: string, seqNumber: number): Promise<
 }
 
 /**
+ * Whether the inventory already shows what an enable or disable notification reports (the package result
+ * beside it was applied first): then the notification is stored and acknowledged but changes no profile and
+ * adds no second history line for the same change.
+ */
+function alreadyKnown(facts: NotificationFacts, current: ProfileRecord | undefined): boolean {
+  return current !== undefined && ((facts.kind === 'enable' && current.state === 'enabled') || (facts.kind === 'disable' && current.state === 'disabled'));
+}
+
+/**
  * Stores a pending notification once (by seqNumber), verifies it when the eUICC key is known, and applies the
  * profile change it reports when verified. Duplicates are acknowledged again and change nothing.
  */
@@ -207,7 +216,7 @@ export async function applyNotification(ctx: CoreContext, eid: string, n: Receiv
   await ctx.store.commit((tx) => {
     tx.insertNotification(record);
     recordEvent(tx, event);
-    if (verified && facts.iccid !== undefined && facts.kind !== 'other' && facts.kind !== 'package-result') {
+    if (verified && facts.iccid !== undefined && facts.kind !== 'other' && facts.kind !== 'package-result' && !alreadyKnown(facts, current)) {
       const iccid = facts.iccid;
       const base = current ?? { eid, iccid, state: 'unknown' as const, fallbackAttribute: false, policyRules: [], updatedAt: now };
       if (facts.kind === 'delete') tx.deleteProfile(eid, iccid);

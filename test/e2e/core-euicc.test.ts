@@ -7,7 +7,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AddInitialEimResponse } from '../../src/asn1/eim-configuration.js';
+import { EimPackageResult } from '../../src/asn1/esipa.js';
 import { EuiccPackageResult } from '../../src/asn1/euicc-package.js';
+import { PendingNotification } from '../../src/asn1/rsp-notification.js';
 import { decode } from '../../src/asn1/schema.js';
 import type { OperationRequest } from '../../src/eim/operation-request.js';
 import { addInitialEimRequest } from '../../src/eim/identity.js';
@@ -82,6 +84,34 @@ describe('eIM core against the virtual eUICC', () => {
       assert.deepEqual(await states(h), { [B]: card.profile(B)!.state, [LOCKED]: card.profile(LOCKED)!.state });
       // every result was acknowledged, so the card keeps nothing
       assert.equal(card.storedPackageResults().length, 0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('applies a result with its notifications (ePRAndNotifications) once: one history line per change, with its operation', async () => {
+    const { h, card, run } = await setup();
+    try {
+      await run({ kind: 'list-profiles' });
+      const op = await h.core.submit(EID, { kind: 'enable', iccid: B });
+      const pkg = (await h.core.nextPackage(EID))!;
+      const result = decode(EuiccPackageResult, card.loadEuiccPackage(pkg.der));
+      // The card's own enable/disable notifications of this change, as an IPA sends them beside the result.
+      const notificationList = card.retrieveNotificationsList().map((n) => decode(PendingNotification, n.der));
+      assert.deepEqual(card.retrieveNotificationsList().map((n) => [n.operation, n.iccid]).sort(), [['disable', A], ['enable', B]]);
+      const applied = await h.core.applyEimPackageResult(EID, decode(EimPackageResult, EimPackageResult.encode({ ePRAndNotifications: { euiccPackageResult: result, notificationList } })));
+      assert.deepEqual(applied, { operationId: op.id, state: 'done' });
+      assert.deepEqual(await states(h), { [A]: 'disabled', [B]: 'enabled', [LOCKED]: 'disabled' });
+      const history = (await h.store.listProfileHistory(EID)).filter((e) => e.change === 'enabled' || e.change === 'disabled');
+      assert.deepEqual(history.map((e) => [e.iccid, e.change, e.operationId]), [[A, 'disabled', op.id], [B, 'enabled', op.id]]);
+      // Both notifications are stored (to acknowledge) and verified; the result's seqNumber is acknowledged too.
+      assert.equal((await h.store.listNotifications(EID)).filter((n) => n.kind === 'enable' || n.kind === 'disable').length, 2);
+      assert.equal((await h.core.takeAcknowledgements(EID)).length, 3);
+      // Delivered again (the acknowledgement was lost): nothing changes, no new history.
+      const lines = (await h.store.listProfileHistory(EID)).length;
+      await assert.rejects(h.core.applyEimPackageResult(EID, { ePRAndNotifications: { euiccPackageResult: result, notificationList } }), /already/);
+      assert.equal((await h.store.listProfileHistory(EID)).length, lines);
+      assert.deepEqual(await states(h), { [A]: 'disabled', [B]: 'enabled', [LOCKED]: 'disabled' });
     } finally {
       await h.close();
     }

@@ -345,6 +345,16 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         assert.deepEqual(all[0]?.payload, notification(E1, 1).payload);
       }));
 
+      it('patchNotification changes only the given fields and clears those set to undefined', withStore(async ({ store }) => {
+        const n = notification(E1, 7, { forwardState: 'pending', nextForwardAt: 500, ackState: 'pending' });
+        await store.commit((tx) => tx.insertNotification(n));
+        await store.commit((tx) => tx.patchNotification(E1, 7, { forwardAttempts: 2, nextForwardAt: undefined }));
+        const { nextForwardAt: _cleared, ...rest } = n;
+        assert.deepEqual(await store.getNotification(E1, 7), { ...rest, forwardAttempts: 2 });
+        await store.commit((tx) => tx.patchNotification(E1, 7, {}));
+        await assert.rejects(store.commit((tx) => tx.patchNotification(E1, 8, {})), NotFoundError);
+      }));
+
       it('lists what awaits acknowledgement and what is due for forwarding', withStore(async ({ store }) => {
         await store.commit((tx) => {
           tx.insertNotification(notification(E1, 3, { ackState: 'pending', forwardState: 'pending', nextForwardAt: 300 }));

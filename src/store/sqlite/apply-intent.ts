@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { EimError, InvalidArgumentError } from '../../errors.js';
 import { applyPatch, type Intent } from '../change-set.js';
 import { ConflictError, NotFoundError, StoreError } from '../errors.js';
-import type { AssociationRecord, EuiccRecord, NotificationRecord } from '../records.js';
+import type { AssociationRecord, EuiccRecord } from '../records.js';
 import {
   associationCodec,
   auditCodec,
@@ -48,11 +48,7 @@ const SQL = {
   insertOperation: insertSql(operationCodec),
   operationState: 'SELECT state FROM operations WHERE id = ?',
   insertNotification: insertSql(notificationCodec, { ignoreConflict: true }),
-  getNotification: 'SELECT * FROM notifications WHERE eid = ? AND seq_number = ?',
-  updateNotification: `UPDATE notifications SET ${notificationCodec.columns
-    .filter((c) => c !== 'eid' && c !== 'seq_number')
-    .map((c) => `${c} = @${c}`)
-    .join(', ')} WHERE eid = @eid AND seq_number = @seq_number`,
+  notificationExists: 'SELECT 1 FROM notifications WHERE eid = ? AND seq_number = ?',
   insertAudit: insertSql(auditCodec, { omit: ['id'] }),
   upsertCredential: insertSql(credentialCodec, { upsertKey: ['endpoint'] }),
   deleteCredential: 'DELETE FROM device_credentials WHERE endpoint = ?',
@@ -173,13 +169,16 @@ export function applyIntent(ctx: ApplyContext, intent: Intent): void {
     case 'insertNotification':
       ctx.stmt(SQL.insertNotification).run(notificationCodec.toRow(intent.record));
       return;
-    case 'patchNotification': {
-      const row = ctx.stmt(SQL.getNotification).get(intent.eid, intent.seqNumber) as Row | undefined;
-      if (row === undefined) throw new NotFoundError(`notification ${intent.eid}#${intent.seqNumber} does not exist`);
-      const merged: NotificationRecord = applyPatch(notificationCodec.fromRow(row), intent.patch);
-      ctx.stmt(SQL.updateNotification).run(notificationCodec.toRow(merged));
+    case 'patchNotification':
+      // Only the patched columns, without reading the row (a notification row carries its whole payload).
+      if (Object.keys(intent.patch).length === 0) {
+        if (ctx.stmt(SQL.notificationExists).get(intent.eid, intent.seqNumber) === undefined) throw new NotFoundError(`notification ${intent.eid}#${intent.seqNumber} does not exist`);
+        return;
+      }
+      if (!updateColumns(ctx, notificationCodec, intent.patch as Row, 'eid = ? AND seq_number = ?', [intent.eid, intent.seqNumber])) {
+        throw new NotFoundError(`notification ${intent.eid}#${intent.seqNumber} does not exist`);
+      }
       return;
-    }
     case 'appendAudit':
       ctx.stmt(SQL.insertAudit).run(pick(auditCodec.toRow({ ...intent.entry, id: 0 }), ['id']));
       return;
