@@ -141,15 +141,22 @@ function installMetrics(app: FastifyInstance, ctx: ApiContext): void {
     else if (e.type === 'result.rejected') rejected.inc();
   });
   app.addHook('onClose', async () => unsubscribe());
+  // Both gauges come from one count over the whole operations table: one scrape reads it once, not twice.
+  let counts: { at: number; value: Promise<Record<string, number>> } | undefined;
+  const operationCounts = (): Promise<Record<string, number>> => {
+    const now = Date.now();
+    if (counts === undefined || now - counts.at > 1000) counts = { at: now, value: ctx.apiStore.operationCountsByState() };
+    return counts.value;
+  };
   metrics.gauge({
     name: 'eim_operations',
     help: 'Operations by state',
-    collect: async () => Object.entries(await ctx.apiStore.operationCountsByState()).map(([state, value]) => ({ labels: { state }, value })),
+    collect: async () => Object.entries(await operationCounts()).map(([state, value]) => ({ labels: { state }, value })),
   });
   metrics.gauge({
     name: 'eim_queue_depth',
     help: 'Operations queued and not yet sent',
-    collect: async () => [{ value: (await ctx.apiStore.operationCountsByState()).queued ?? 0 }],
+    collect: async () => [{ value: (await operationCounts()).queued ?? 0 }],
   });
   const devices = ctx.devices;
   if (devices !== undefined) {

@@ -47,6 +47,8 @@ const SQL = {
   insertHistory: insertSql(profileHistoryCodec, { omit: ['id'] }),
   insertOperation: insertSql(operationCodec),
   operationState: 'SELECT state FROM operations WHERE id = ?',
+  transactionTaken: 'SELECT id FROM operations WHERE eid = ? AND eim_transaction_id = ? AND id != ?',
+  operationEid: 'SELECT eid FROM operations WHERE id = ?',
   insertNotification: insertSql(notificationCodec, { ignoreConflict: true }),
   notificationExists: 'SELECT 1 FROM notifications WHERE eid = ? AND seq_number = ?',
   insertAudit: insertSql(auditCodec, { omit: ['id'] }),
@@ -84,6 +86,15 @@ function touchedPatch(ctx: ApplyContext, patch: object): Row {
 function updateColumns(ctx: ApplyContext, codec: Parameters<typeof updateOf>[0], patch: Row, where: string, keys: unknown[]): boolean {
   const { sql, values } = updateOf(codec, patch, where);
   return ctx.stmt(sql).run(...values, ...keys).changes > 0;
+}
+
+/**
+ * (eid, eimTransactionId) is unique: checked by a lookup among the eUICC's operations rather than by a unique
+ * index, whose entry would be one more page written per package (see migration 4).
+ */
+function assertTransactionIdFree(ctx: ApplyContext, eid: string, eimTransactionId: Uint8Array, id: string): void {
+  const bytes = Buffer.from(eimTransactionId.buffer, eimTransactionId.byteOffset, eimTransactionId.byteLength);
+  if (ctx.stmt(SQL.transactionTaken).get(eid, bytes, id) !== undefined) throw new ConflictError(`eUICC ${eid} already has an operation with this eimTransactionId`);
 }
 
 export function applyIntent(ctx: ApplyContext, intent: Intent): void {
@@ -154,9 +165,14 @@ export function applyIntent(ctx: ApplyContext, intent: Intent): void {
       ctx.stmt(SQL.insertHistory).run(pick(profileHistoryCodec.toRow({ ...intent.entry, id: 0 }), ['id']));
       return;
     case 'insertOperation':
+      if (intent.record.eimTransactionId !== undefined) assertTransactionIdFree(ctx, intent.record.eid, intent.record.eimTransactionId, intent.record.id);
       ctx.stmt(SQL.insertOperation).run(operationCodec.toRow(intent.record));
       return;
     case 'updateOperation': {
+      if (intent.patch.eimTransactionId !== undefined) {
+        const row = ctx.stmt(SQL.operationEid).get(intent.id) as { eid: string } | undefined;
+        if (row !== undefined) assertTransactionIdFree(ctx, row.eid, intent.patch.eimTransactionId, intent.id);
+      }
       // Compare-and-set in the UPDATE's WHERE (this is how a result is applied exactly once); the state is
       // read only to explain a refusal.
       const expected = intent.expectedState;

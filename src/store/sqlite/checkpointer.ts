@@ -4,13 +4,21 @@
  * checkpoint that SQLite runs inside COMMIT (copying pages back into the database file and fsyncing it) was
  * about two thirds of the cost of each group commit, all of it on the thread that also runs the core. Here the
  * writer only tells the worker that it committed; the worker checkpoints, and notices that arrive while it is
- * busy collapse into one. The writer keeps a large automatic checkpoint as a safety net, so the WAL stays
+ * busy collapse into one (see CHECKPOINT_DELAY_MS). The writer keeps a large automatic checkpoint as a safety net, so the WAL stays
  * bounded even if this worker falls behind or dies. The worker is plain JavaScript run with `eval`, so it
  * loads the same under tsx and from the build; better-sqlite3 is resolved from here and passed to it.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+
+/**
+ * How long the worker lets commits gather before it checkpoints. Checkpointing after every commit copied the
+ * same hot pages (index roots, the audit and outbox tails) back into the database file again and again, with
+ * an fsync each time; gathering 50 ms of commits copies each page once per round (the WAL grows by at most
+ * that much writing, far below the writer's own safety net).
+ */
+const CHECKPOINT_DELAY_MS = 50;
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -37,7 +45,7 @@ parentPort.on('message', (m) => {
   }
   if (!scheduled) {
     scheduled = true;
-    setImmediate(checkpoint);
+    setTimeout(checkpoint, ${CHECKPOINT_DELAY_MS});
   }
 });
 `;
