@@ -25,6 +25,34 @@ describe('CryptoPool', () => {
     }
   });
 
+  it('answers a lone request on the calling thread (no worker hop) and a burst on the workers, with the same results', async () => {
+    const pool = new CryptoPool({ threads: 1 });
+    try {
+      const key = p256();
+      const pub = createPublicKey(key);
+      const data = new Uint8Array(64).fill(3);
+      // A worker's answer needs an event-loop turn; a lone request is settled within a few microtasks.
+      let lone: Uint8Array | undefined;
+      void pool.sign(key, data).then((s) => (lone = s));
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      assert.ok(lone instanceof Uint8Array && !Buffer.isBuffer(lone), 'lone signature settled in the same turn, as a plain Uint8Array');
+      assert.deepEqual(verifyEcdsa(pub, data, lone), { valid: true, encoding: 'raw' });
+      let verified: boolean | undefined;
+      void pool.verifyEcdsa(pub, data, lone).then((r) => (verified = r.valid));
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      assert.equal(verified, true);
+      // Two at once go to the worker: not settled within microtasks, right once they are.
+      let burst: Uint8Array[] | undefined;
+      const both = Promise.all([pool.sign(key, data), pool.sign(key, data)]).then((s) => (burst = s));
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      assert.equal(burst, undefined);
+      await both;
+      for (const s of burst!) assert.deepEqual(verifyEcdsa(pub, data, s), { valid: true, encoding: 'raw' });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('verifies as verifyEcdsa does: r||s, DER, a wrong message and a malformed signature', async () => {
     const pool = new CryptoPool({ threads: 1 });
     try {
