@@ -12,7 +12,7 @@ import { ConflictError, StoreError } from '../../src/store/errors.js';
 import { MIGRATIONS, type Migration } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { SqliteApiStore } from '../../src/store/sqlite/sqlite-api-store.js';
-import { association, eidOf, euicc } from './fixtures.js';
+import { association, eidOf, euicc, operation } from './fixtures.js';
 import { describeStoreConformance } from './store.suite.js';
 
 /** A fresh temporary directory and its database path; `remove` deletes the whole directory. */
@@ -156,6 +156,36 @@ describe('SqliteStore', () => {
     const store = SqliteStore.open({ path: ':memory:' });
     await store.commit((tx) => tx.putEuicc(euicc(eidOf(1))));
     assert.ok(await store.getEuicc(eidOf(1)));
+    await store.close();
+  });
+
+  it("per-eUICC lookups on the package and result paths seek an index, never walk the eUICC's whole history", async () => {
+    const store = SqliteStore.open({ path: ':memory:' });
+    const db = store.database;
+    // Every statement the store prepares from here on, to look at SQLite's plan for each.
+    const seen: string[] = [];
+    const prepare = db.prepare.bind(db);
+    db.prepare = ((sql: string) => (seen.push(sql), prepare(sql))) as typeof db.prepare;
+    const eid = eidOf(1);
+    const tx = (n: number) => new Uint8Array(16).fill(n);
+    await store.commit((t) => {
+      t.putEuicc(euicc(eid));
+      for (let i = 0; i < 50; i++) t.insertOperation(operation(`done-${i}`, eid, { state: 'done', eimTransactionId: tx(i + 1), createdAt: i }));
+      t.insertOperation(operation('queued', eid, { createdAt: 100 }));
+    });
+    await store.commit((t) => t.updateOperation('queued', { state: 'sent', eimTransactionId: tx(200), sentAt: 101 }, { expectedState: 'queued' }));
+    assert.equal((await store.findOperationByTransactionId(eid, tx(7)))?.id, 'done-6');
+    assert.equal((await store.findOperationByTransactionId(eid, tx(200)))?.id, 'queued');
+    assert.deepEqual(await store.nextOperations(eid, { now: 1000, limit: 8 }), []);
+    assert.equal((await store.sentOperations({ eid, limit: 1 }))[0]?.id, 'queued');
+    db.prepare = prepare;
+    const perEuicc = [...new Set(seen)].filter((sql) => /FROM operations/.test(sql) && /eid = \?/.test(sql));
+    assert.ok(perEuicc.length >= 4, `statements seen: ${perEuicc.join(' | ')}`);
+    for (const sql of perEuicc) {
+      const params = (sql.match(/\?/g) ?? []).map(() => null);
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('; ');
+      assert.match(plan, /USING (COVERING )?INDEX operations_eid_state \(eid=\? AND state=\?/, `${sql}\n  -> ${plan}`);
+    }
     await store.close();
   });
 

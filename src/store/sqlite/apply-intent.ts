@@ -9,6 +9,7 @@ import { applyPatch, type Intent } from '../change-set.js';
 import { ConflictError, NotFoundError, StoreError } from '../errors.js';
 import type { AssociationRecord, EuiccRecord } from '../records.js';
 import {
+  ANY_OPERATION_STATE,
   associationCodec,
   auditCodec,
   credentialCodec,
@@ -47,7 +48,7 @@ const SQL = {
   insertHistory: insertSql(profileHistoryCodec, { omit: ['id'] }),
   insertOperation: insertSql(operationCodec),
   operationState: 'SELECT state FROM operations WHERE id = ?',
-  transactionTaken: 'SELECT id FROM operations WHERE eid = ? AND eim_transaction_id = ? AND id != ?',
+  transactionTaken: `SELECT id FROM operations WHERE eid = ? AND state IN (${ANY_OPERATION_STATE}) AND eim_transaction_id = ? AND id != ?`,
   operationEid: 'SELECT eid FROM operations WHERE id = ?',
   insertNotification: insertSql(notificationCodec, { ignoreConflict: true }),
   notificationExists: 'SELECT 1 FROM notifications WHERE eid = ? AND seq_number = ?',

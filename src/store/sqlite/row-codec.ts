@@ -10,6 +10,7 @@ import type {
   EuiccRecord,
   NotificationRecord,
   OperationRecord,
+  OperationState,
   ProfileHistoryEntry,
   ProfileRecord,
 } from '../records.js';
@@ -190,6 +191,14 @@ export const credentialCodec = codec<DeviceCredentialRecord>('device_credentials
   ['psk', 'psk', 'bytes'],
   ['certificateFingerprint', 'certificate_fingerprint', 'text'],
 ]);
+
+/**
+ * Every operation state, as an SQL list: `state IN (…)` with all of them lets SQLite seek the index
+ * (eid, state, eim_transaction_id) once per state instead of scanning all of an eUICC's operations.
+ */
+export const ANY_OPERATION_STATE = (['queued', 'sent', 'done', 'failed', 'expired', 'cancelled'] as const satisfies readonly OperationState[])
+  .map((s) => `'${s}'`)
+  .join(', ');
 
 /** `INSERT INTO t (…) VALUES (@…)`, optionally `ON CONFLICT (key) DO UPDATE` every other column. */
 export function insertSql(c: TableCodec<unknown>, options: { omit?: readonly string[]; upsertKey?: readonly string[]; ignoreConflict?: boolean } = {}): string {

@@ -33,6 +33,7 @@ import { applyIntent, mapSqliteError, type ApplyContext } from './apply-intent.j
 import { Checkpointer } from './checkpointer.js';
 import { appliedMigrations, migrate, MIGRATIONS, type AppliedMigration, type Migration } from './migrations.js';
 import {
+  ANY_OPERATION_STATE,
   associationCodec,
   auditCodec,
   credentialCodec,
@@ -354,7 +355,7 @@ export class SqliteStore implements Store, SecurityStore {
 
   findOperationByTransactionId(eid: string, eimTransactionId: Uint8Array): Promise<OperationRecord | undefined> {
     return this.#read(() =>
-      this.#get(operationCodec, 'SELECT * FROM operations WHERE eid = ? AND eim_transaction_id = ?', eid, Buffer.from(eimTransactionId.buffer, eimTransactionId.byteOffset, eimTransactionId.byteLength)),
+      this.#get(operationCodec, `SELECT * FROM operations WHERE eid = ? AND state IN (${ANY_OPERATION_STATE}) AND eim_transaction_id = ?`, eid, Buffer.from(eimTransactionId.buffer, eimTransactionId.byteOffset, eimTransactionId.byteLength)),
     );
   }
 
@@ -363,13 +364,15 @@ export class SqliteStore implements Store, SecurityStore {
   }
 
   nextOperations(eid: string, options: { now?: number; limit?: number } = {}): Promise<OperationRecord[]> {
+    // The queued few of an eUICC, sorted here: without statistics SQLite would rather walk the eUICC's whole
+    // history in created order (operations_eid_created) to avoid that small sort.
     return this.#read(() => {
       const limit = limitOf(options.limit);
       return options.now === undefined
-        ? this.#all(operationCodec, `SELECT * FROM operations WHERE eid = ? AND state = 'queued' ORDER BY created_at, seq LIMIT ${limit}`, [eid])
+        ? this.#all(operationCodec, `SELECT * FROM operations INDEXED BY operations_eid_state WHERE eid = ? AND state = 'queued' ORDER BY created_at, seq LIMIT ${limit}`, [eid])
         : this.#all(
             operationCodec,
-            `SELECT * FROM operations WHERE eid = ? AND state = 'queued' AND (not_before IS NULL OR not_before <= ?) ORDER BY created_at, seq LIMIT ${limit}`,
+            `SELECT * FROM operations INDEXED BY operations_eid_state WHERE eid = ? AND state = 'queued' AND (not_before IS NULL OR not_before <= ?) ORDER BY created_at, seq LIMIT ${limit}`,
             [eid, options.now],
           );
     });
