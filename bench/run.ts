@@ -7,6 +7,7 @@ import { benchDtlsHandshakes } from './dtls-handshake.js';
 import { benchEimCore, printCoreBench } from './eim-core.js';
 import { benchLwm2mMemoryRuns, printMemoryBench } from './lwm2m-memory.js';
 import { benchRoundTrip, printRoundTripBench, type RoundTripBench } from './round-trip.js';
+import { benchSimulator, printSimulatorBench } from './simulator.js';
 import { benchWakeStorm, printStormBench, stormPki, type StormBench } from './wake-storm.js';
 
 type Section = { name: string; run: (out: (line: string) => void) => Promise<void> };
@@ -23,6 +24,10 @@ const SECTIONS: Section[] = [
   {
     name: 'core',
     run: async (out) => printCoreBench(await benchEimCore(), out),
+  },
+  {
+    name: 'simulator',
+    run: async (out) => printSimulatorBench(await benchSimulator(), out),
   },
   {
     name: 'dtls',
