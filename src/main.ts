@@ -17,6 +17,7 @@ import { buildApp, REDACT_PATHS } from './api/app.js';
 import type { DeviceDirectory, DeviceView } from './api/device-directory.js';
 import { EventBus } from './api/events.js';
 import { createInitialAdminToken } from './api/tokens.js';
+import { OutboxPruner } from './api/outbox-pruner.js';
 import { WebhookDispatcher } from './api/webhook-dispatcher.js';
 import { loadConfig, type EimConfig } from './config/config.js';
 import { CryptoPool } from './crypto/crypto-pool.js';
@@ -193,6 +194,11 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
     scheduling.scheduler = scheduler;
     scheduler.start();
     closers.unshift(() => scheduler.stop());
+
+    // The core writes events whether or not the API runs: the outbox is pruned either way.
+    const pruner = new OutboxPruner({ apiStore, retentionMs: config.events.retentionHours * 3_600_000, logger });
+    pruner.start();
+    closers.unshift(() => pruner.stop());
 
     // ---- HTTP listeners ----
     if (config.http.esipa.enabled) {

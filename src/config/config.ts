@@ -37,6 +37,7 @@ export interface EimConfig {
   lwm2m: { coap: Listener; coaps: Listener; awakeWindowSeconds: number; maxBodyBytes: number };
   http: { esipa: Listener; api: Listener };
   smdp: { tlsRootFiles: string[]; timeoutMs: number };
+  events: { retentionHours: number };
 }
 
 export class ConfigError extends EimError {

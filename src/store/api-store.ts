@@ -72,6 +72,8 @@ export interface ApiStore {
   lastEventSeq(): Promise<number>;
   /** Deletes events with seq <= `upToSeq` that every webhook has passed; returns how many were deleted. */
   pruneEvents(upToSeq: number): Promise<number>;
+  /** The highest seq of the events written before `at` (epoch ms) and of none after them; 0 when none. */
+  lastEventSeqBefore(at: number): Promise<number>;
 
   /** Inserts a subscription; ConflictError when its id exists. */
   insertWebhook(record: WebhookRecord): Promise<void>;

@@ -133,6 +133,17 @@ export class SqliteApiStore implements ApiStore {
     });
   }
 
+  lastEventSeqBefore(at: number): Promise<number> {
+    return this.#run(() => {
+      // Events are numbered in commit order, which is time order but for clock steps: the boundary is the first
+      // event at or after `at`, found from the oldest (a scan as long as what is then pruned).
+      const first = this.#stmt('SELECT seq FROM event_outbox WHERE at >= ? ORDER BY seq LIMIT 1').get(at) as { seq: number } | undefined;
+      if (first !== undefined) return first.seq - 1;
+      const last = this.#stmt('SELECT max(seq) AS m FROM event_outbox').get() as { m: number | null };
+      return last.m ?? 0;
+    });
+  }
+
   insertWebhook(w: WebhookRecord): Promise<void> {
     return this.#run(() => {
       this.#stmt(
