@@ -115,7 +115,7 @@ export async function startServer(config: EimConfig, options: { logger?: Logger 
     const ca = config.smdp.tlsRootFiles.length > 0 ? config.smdp.tlsRootFiles.map(rootOf) : [...rootCertificates];
     const es9 = new Es9PlusClient({ ca, timeoutMs: config.smdp.timeoutMs, logger });
     const forwarder = new NotificationForwarder({ store, client: es9, logger });
-    const relay = new Es9PlusDownloadRelay({ core, store, client: es9, forwarder, onEvent, logger });
+    const relay = new Es9PlusDownloadRelay({ core, store, client: es9, forwarder, logger });
     forwarder.start();
     closers.unshift(async () => {
       await forwarder.stop();

@@ -26,7 +26,7 @@ import { failOperation, issueOperation, type IssuedPackage, reissueOperation } f
 import { notificationBytes } from './notifications.js';
 import { operationId } from './operation-id.js';
 import { type EimEntryInput, type OperationRequest, parseOperationRequest } from './operation-request.js';
-import { type Applied, applyDownloadResult, applyEuiccData, applyEuiccPackageResult, applyNotification } from './results.js';
+import { type Applied, applyDownloadResult, applyEuiccData, applyEuiccPackageResult, applyNotification, completeDownload, type DownloadCompletion } from './results.js';
 
 export interface EimCoreOptions {
   readonly store: Store;
@@ -329,6 +329,15 @@ export class EimCore {
       await failOperation(this.#ctx, op, code, 'the IPA could not process the package');
       return { operationId: op.id, state: 'failed', errorCode: code };
     });
+  }
+
+  /**
+   * Ends a sent download operation the ESipa relay followed (indirect download, §3.2.3.2): failed with the
+   * relay's spec reason, or done/failed from the verified ProfileInstallationResult. False when it had already
+   * ended by another path, whose outcome stands.
+   */
+  completeDownload(op: OperationRecord, outcome: DownloadCompletion): Promise<boolean> {
+    return this.#serial(op.eid, () => completeDownload(this.#ctx, op, outcome));
   }
 
   /**

@@ -310,3 +310,42 @@ export async function applyDownloadResult(ctx: CoreContext, eid: string, r: Prof
   }, { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: failed ? 'failed' : 'done', ...(errorCode ? { errorCode } : {}), at: now });
   return { operationId: op.id, state: failed ? 'failed' : 'done', ...(errorCode ? { errorCode } : {}) };
 }
+
+/** How a relayed (indirect) download ended, as the ESipa relay saw it. */
+export interface DownloadCompletion {
+  readonly state: 'done' | 'failed';
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+  readonly result: Json;
+}
+
+/**
+ * Ends a sent download operation from what the relay saw (a relay failure with its spec reason, or the verified
+ * ProfileInstallationResult), with its audit line and event. False when it had already ended: the first
+ * outcome (a late result, the reaper) stands.
+ */
+export async function completeDownload(ctx: CoreContext, op: OperationRecord, outcome: DownloadCompletion): Promise<boolean> {
+  if (op.state !== 'sent') return false;
+  const now = ctx.now();
+  const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state: outcome.state, ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}), at: now };
+  try {
+    await ctx.store.commit((tx) => {
+      recordEvent(tx, event);
+      complete(tx, op, outcome.state, now, outcome.result, outcome.errorCode, outcome.errorMessage);
+      tx.appendAudit({
+        at: now,
+        actor: 'eim',
+        action: outcome.state === 'done' ? 'download-completed' : 'download-failed',
+        eid: op.eid,
+        operationId: op.id,
+        outcome: outcome.state === 'done' ? 'ok' : 'error',
+        detail: { ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}), ...(outcome.errorMessage ? { message: outcome.errorMessage } : {}) },
+      });
+    });
+  } catch (e) {
+    if (e instanceof ConflictError) return false;
+    throw e;
+  }
+  ctx.emit(event);
+  return true;
+}

@@ -21,7 +21,6 @@ import { decode, type Received } from '../asn1/schema.js';
 import { childrenOf, encodeTlv, readSingle } from '../asn1/tlv.js';
 import { parseActivationCode, type ActivationCode } from '../eim/activation-code.js';
 import type { EimCore } from '../eim/eim-core.js';
-import type { EventSink } from '../eim/events.js';
 import type { Store } from '../store/store.js';
 import { authenticateClientError, cancelSessionError, describeEs9Failure, getBoundProfilePackageError, initiateAuthenticationError } from './download-errors.js';
 import type { NotificationForwarder } from './download-notification-forwarder.js';
@@ -40,7 +39,6 @@ export interface Es9PlusDownloadRelayOptions {
   /** DeviceInfo the eIM puts in ctxParams1 it generates (the eIM does not learn the device's own). */
   readonly deviceInfo?: DeviceInfo;
   readonly now?: () => number;
-  readonly onEvent?: EventSink;
   readonly logger?: Logger;
 }
 
@@ -91,7 +89,7 @@ export class Es9PlusDownloadRelay implements DownloadRelay {
     this.#now = options.now ?? Date.now;
     this.sessions = options.sessions ?? new DownloadSessions({ now: this.#now });
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'download-relay' });
-    this.#outcomes = new DownloadOutcomes({ store: this.#store, sessions: this.sessions, now: this.#now, onEvent: options.onEvent ?? (() => undefined), logger: this.#log });
+    this.#outcomes = new DownloadOutcomes({ core: options.core, store: this.#store, sessions: this.sessions, now: this.#now, logger: this.#log });
   }
 
   async handle(request: RelayRequest, context: EsipaContext): Promise<Uint8Array> {

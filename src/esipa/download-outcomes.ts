@@ -2,16 +2,16 @@
  * How an indirect download ends for the eIM (SGP.32 v1.2 §3.2.3.2): the download operation is failed with
  * the spec's reason at the first relay failure (ESipa error arm, SM-DP+ status, eUICC cancel reason), or
  * completed from the ProfileInstallationResult the core stored (done with ICCID/AID, or failed with
- * errorReason and bppCommandId). Each end is one store commit with its audit line and an
- * operation.changed event. Writes the operation directly because the core offers no "complete relayed
- * download" method yet (wanted: EimCore.completeDownload).
+ * errorReason and bppCommandId). The core ends the operation (EimCore.completeDownload: one commit with its
+ * audit line and operation.changed event); relay steps are audited here.
  */
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import { bytesEqual, toHex } from '../asn1/hex.js';
 import type { PendingNotification } from '../asn1/rsp.js';
 import type { Received } from '../asn1/schema.js';
-import { type EimEvent, type EventSink, recordEvent } from '../eim/events.js';
+import type { EimCore } from '../eim/eim-core.js';
+import type { DownloadCompletion } from '../eim/results.js';
 import { notificationBytes, notificationFacts, verifyNotification } from '../eim/notifications.js';
 import type { Json, OperationRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -19,25 +19,25 @@ import { pendingNotificationOf } from './download-notification-forwarder.js';
 import type { DownloadSession, DownloadSessions } from './download-sessions.js';
 
 export interface DownloadOutcomesOptions {
+  readonly core: EimCore;
   readonly store: Store;
   readonly sessions: DownloadSessions;
   readonly now: () => number;
-  readonly onEvent: EventSink;
   readonly logger: Logger;
 }
 
 export class DownloadOutcomes {
+  readonly #core: EimCore;
   readonly #store: Store;
   readonly #sessions: DownloadSessions;
   readonly #now: () => number;
-  readonly #emit: EventSink;
   readonly #log: Logger;
 
   constructor(o: DownloadOutcomesOptions) {
+    this.#core = o.core;
     this.#store = o.store;
     this.#sessions = o.sessions;
     this.#now = o.now;
-    this.#emit = o.onEvent;
     this.#log = o.logger;
   }
 
@@ -53,33 +53,9 @@ export class DownloadOutcomes {
     await this.finish(op, { state: 'failed', errorCode, errorMessage, result: { relay: 'failed', reason: errorCode } });
   }
 
-  async finish(op: OperationRecord, outcome: { state: 'done' | 'failed'; errorCode?: string; errorMessage?: string; result: Json }): Promise<void> {
-    if (op.state !== 'sent') return;
-    const now = this.#now();
-    const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state: outcome.state, ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}), at: now };
-    try {
-      await this.#store.commit((tx) => {
-        recordEvent(tx, event);
-        tx.updateOperation(
-          op.id,
-          {
-            state: outcome.state,
-            completedAt: now,
-            updatedAt: now,
-            result: outcome.result,
-            ...(outcome.errorCode !== undefined ? { errorCode: outcome.errorCode } : {}),
-            ...(outcome.errorMessage !== undefined ? { errorMessage: outcome.errorMessage } : {}),
-          },
-          { expectedState: 'sent' },
-        );
-        tx.appendAudit({ at: now, actor: 'eim', action: outcome.state === 'done' ? 'download-completed' : 'download-failed', eid: op.eid, operationId: op.id, outcome: outcome.state === 'done' ? 'ok' : 'error', detail: { ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}), ...(outcome.errorMessage ? { message: outcome.errorMessage } : {}) } });
-      });
-    } catch (e) {
-      // Another path (a late ProvideEimPackageResult, the reaper) ended it first: that outcome stands.
-      this.#log.info({ operationId: op.id, err: (e as Error).message }, 'operation already ended');
-      return;
-    }
-    this.#emit(event);
+  async finish(op: OperationRecord, outcome: DownloadCompletion): Promise<void> {
+    // False: another path (a late ProvideEimPackageResult, the reaper) ended it first, and that outcome stands.
+    if (!(await this.#core.completeDownload(op, outcome))) this.#log.info({ operationId: op.id }, 'operation already ended');
   }
 
   async audit(op: OperationRecord | undefined, action: string, detail: Record<string, Json>): Promise<void> {
@@ -92,14 +68,14 @@ export class DownloadOutcomes {
   async completeFromPir(s: DownloadSession, n: Received<PendingNotification>): Promise<void> {
     const facts = notificationFacts(n);
     const bytes = notificationBytes(n);
-    const stored = (await this.#store.listNotifications(s.eid)).find((r) => r.seqNumber === facts.seqNumber);
+    const stored = await this.#store.getNotification(s.eid, facts.seqNumber);
     const sameBytes = stored !== undefined && (bytesEqual(stored.payload, bytes) || bytesEqual(pendingNotificationOf(stored.payload) ?? new Uint8Array(), bytes));
     if (!sameBytes) {
       this.#log.warn({ eid: s.eid, seqNumber: facts.seqNumber }, 'ProfileInstallationResult not stored (refused): the operation is left to its timeout');
       return;
     }
     // The core stores a notification unverified when it has no eUICC key; an operation only ends on a verified PIR.
-    const euicc = await this.#store.getEuicc(s.eid);
+    const euicc = await this.#store.getEuiccSummary(s.eid);
     if (euicc?.euiccCertificate === undefined || !verifiedWith(euicc.euiccCertificate, n)) {
       this.#log.warn({ eid: s.eid, seqNumber: facts.seqNumber }, 'ProfileInstallationResult not verifiable with a known eUICC key: the operation is left to its timeout');
       return;

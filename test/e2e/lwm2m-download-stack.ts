@@ -78,7 +78,7 @@ export async function startDownloadStack(options: DownloadStackOptions = {}): Pr
   await smdp.start();
   const es9 = new Es9PlusClient({ ca: [eim.pki.ci.certificate], timeoutMs: options.es9TimeoutMs ?? 3000 });
   const forwarder = new NotificationForwarder({ store: eim.store, client: es9, now: () => eim.clock.now });
-  const relay = new Es9PlusDownloadRelay({ core: eim.core, store: eim.store, client: es9, forwarder, now: () => eim.clock.now, onEvent: (e) => eim.events.push(e) });
+  const relay = new Es9PlusDownloadRelay({ core: eim.core, store: eim.store, client: es9, forwarder, now: () => eim.clock.now });
   const esipa = new EsipaHandler({ core: eim.core, relay });
 
   const psks = new Map<string, Uint8Array>();

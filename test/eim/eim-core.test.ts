@@ -297,6 +297,28 @@ describe('applying results', () => {
   });
 });
 
+describe('relayed downloads', () => {
+  it('completeDownload ends a sent download once, with its audit line and event; a second outcome changes nothing', async () => {
+    const h = await harness();
+    try {
+      const op = await h.core.submit(EID, { kind: 'download', activationCode: '1$smdp.example.com$MATCHING-ID' });
+      assert.equal((await h.core.nextPackage(EID))?.type, 'profileDownloadTriggerRequest');
+      const sent = (await h.store.getOperation(op.id))!;
+      assert.equal(await h.core.completeDownload(sent, { state: 'failed', errorCode: 'undefinedError', errorMessage: 'SM-DP+ unreachable', result: { relay: 'failed' } }), true);
+      const ended = await h.store.getOperation(op.id);
+      assert.deepEqual([ended?.state, ended?.errorCode, ended?.errorMessage], ['failed', 'undefinedError', 'SM-DP+ unreachable']);
+      assert.ok(h.events.some((e) => e.type === 'operation.changed' && e.operationId === op.id && e.state === 'failed'));
+      const audit = (await h.store.listAudit({ operationId: op.id })).items.map((a) => a.action);
+      assert.ok(audit.includes('download-failed'), audit.join());
+      // The stale record still says 'sent': the store's compare-and-set refuses the second outcome.
+      assert.equal(await h.core.completeDownload(sent, { state: 'done', result: {} }), false);
+      assert.equal((await h.store.getOperation(op.id))?.state, 'failed');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('eUICC registration and chain validation', () => {
   for (const variant of ['other-ci', 'expired', 'wrong-role', 'eid-mismatch', 'outside-name-constraints'] as const) {
     it(`refuses an eUICC whose chain is broken: ${variant}`, async () => {

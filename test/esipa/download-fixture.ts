@@ -49,7 +49,7 @@ export async function downloadFixture(options: { register?: boolean; timeoutMs?:
   await smdp.start();
   const client = new Es9PlusClient({ ca: [h.pki.ci.certificate], timeoutMs: options.timeoutMs ?? 3000 });
   const forwarder = new NotificationForwarder({ store: h.store, client, now: () => h.clock.now });
-  const relay = new Es9PlusDownloadRelay({ core: h.core, store: h.store, client, forwarder, now: () => h.clock.now, onEvent: (e) => h.events.push(e) });
+  const relay = new Es9PlusDownloadRelay({ core: h.core, store: h.store, client, forwarder, now: () => h.clock.now });
   const esipa = new EsipaHandler({ core: h.core, relay });
   const card = VirtualEuicc.fromPki(h.pki, EID);
   const send = async (der: Uint8Array): Promise<Uint8Array | undefined> => {
