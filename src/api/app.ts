@@ -142,12 +142,7 @@ function installMetrics(app: FastifyInstance, ctx: ApiContext): void {
   });
   app.addHook('onClose', async () => unsubscribe());
   // Both gauges come from one count over the whole operations table: one scrape reads it once, not twice.
-  let counts: { at: number; value: Promise<Record<string, number>> } | undefined;
-  const operationCounts = (): Promise<Record<string, number>> => {
-    const now = Date.now();
-    if (counts === undefined || now - counts.at > 1000) counts = { at: now, value: ctx.apiStore.operationCountsByState() };
-    return counts.value;
-  };
+  const operationCounts = perScrape(() => ctx.apiStore.operationCountsByState());
   metrics.gauge({
     name: 'eim_operations',
     help: 'Operations by state',
@@ -160,11 +155,12 @@ function installMetrics(app: FastifyInstance, ctx: ApiContext): void {
   });
   const devices = ctx.devices;
   if (devices !== undefined) {
-    const stats = (): { registered: number; awake: number; dtlsHandshakes?: number } => {
+    // Three gauges below read these figures; a scrape computes them once.
+    const stats = perScrape((): { registered: number; awake: number; dtlsHandshakes?: number } => {
       if (devices.stats !== undefined) return devices.stats();
       const all = devices.list();
       return { registered: all.length, awake: all.filter((d) => d.awake).length };
-    };
+    });
     metrics.gauge({ name: 'eim_lwm2m_registrations', help: 'Registered LwM2M devices', collect: async () => [{ value: stats().registered }] });
     metrics.gauge({ name: 'eim_lwm2m_awake_devices', help: 'Devices awake now', collect: async () => [{ value: stats().awake }] });
     metrics.gauge({
@@ -177,4 +173,14 @@ function installMetrics(app: FastifyInstance, ctx: ApiContext): void {
       },
     });
   }
+}
+
+/** `read`'s value, computed at most once a second: the gauges of one /metrics scrape share it. */
+function perScrape<T>(read: () => T): () => T {
+  let last: { at: number; value: T } | undefined;
+  return () => {
+    const now = Date.now();
+    if (last === undefined || now - last.at > 1000) last = { at: now, value: read() };
+    return last.value;
+  };
 }

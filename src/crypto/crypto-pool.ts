@@ -8,11 +8,11 @@
  * JavaScript run with `eval`, using node:crypto only, so it loads the same under tsx and from the build.
  * Results are exactly those of ecdsa.ts: 64-byte r||s out, r||s or DER accepted in.
  */
-import { sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { assertBytes } from '../errors.js';
-import { publicKeyObject, RAW_SIGNATURE_LENGTH, tryDerToRaw, type PublicKeyInput, type VerifyResult } from './ecdsa.js';
+import { publicKeyObject, RAW_SIGNATURE_LENGTH, signEcdsa, tryDerToRaw, type PublicKeyInput, type VerifyResult } from './ecdsa.js';
 import { KeyError, SignatureError } from './errors.js';
 
 /** Requests per message (measured: 16-32 keeps the postMessage cost small and the pipeline full). */
@@ -137,7 +137,7 @@ export class CryptoPool {
     if (this.#closed) return Promise.reject(new SignatureError('the crypto pool is closed'));
     return new Promise<T>((resolve, reject) => {
       const keyId = this.#keyId(key);
-      const request: Request = sig === undefined ? { keyId, key, data: compact(data) } : { keyId, key, data: compact(data), sig: compact(sig) };
+      const request: Request = sig === undefined ? { keyId, key, data } : { keyId, key, data, sig };
       this.#queue.push({ request, waiter: { resolve: resolve as (v: unknown) => void, reject } });
       if (this.#pending++ === 0) for (const l of this.#lanes) l.worker.ref();
       if (!this.#scheduled) {
@@ -170,11 +170,13 @@ export class CryptoPool {
       const lane = lanes[this.#next++ % lanes.length]!;
       const part = queue.slice(start, start + CHUNK);
       // The key object itself goes only to a worker that does not hold it yet.
+      // Views are compacted only here, for posting: a request answered inline needs no copy.
       const requests = part.map(({ request: { keyId, key, data, sig } }) => {
-        if (lane.known.has(keyId)) return sig === undefined ? { keyId, data } : { keyId, data, sig };
+        const posted = sig === undefined ? { keyId, data: compact(data) } : { keyId, data: compact(data), sig: compact(sig) };
+        if (lane.known.has(keyId)) return posted;
         if (lane.known.size >= WORKER_KEY_LIMIT) lane.known.delete(lane.known.values().next().value!);
         lane.known.add(keyId);
-        return sig === undefined ? { keyId, key, data } : { keyId, key, data, sig };
+        return { ...posted, key };
       });
       lane.inFlight.push(part.map(({ waiter }) => waiter));
       lane.worker.postMessage(requests);
@@ -188,11 +190,8 @@ export class CryptoPool {
    */
   #inline({ request: { key, data, sig }, waiter }: { request: Request; waiter: Waiter }): void {
     try {
-      if (sig !== undefined) waiter.resolve(nodeVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig));
-      else {
-        const raw = nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
-        waiter.resolve(new Uint8Array(raw.buffer, raw.byteOffset, raw.length));
-      }
+      // What a worker runs, here: a raw r||s signature, or the verdict on an r||s one.
+      waiter.resolve(sig === undefined ? signEcdsa(key, data) : nodeVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig));
     } catch (e) {
       waiter.reject(new SignatureError(`crypto: ${(e as Error).message}`, { cause: e }));
     }

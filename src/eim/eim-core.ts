@@ -6,7 +6,6 @@
  * Concurrency: work for one eUICC is serialised (one package handed out at a time, results applied in
  * arrival order); different eUICCs proceed in parallel and share group commits in the store.
  */
-import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { EimPackageResult } from '../asn1/esipa.js';
 import type { EuiccPackageResult } from '../asn1/euicc-package.js';
@@ -14,6 +13,7 @@ import { assertEid } from '../asn1/identifiers.js';
 import type { PendingNotification } from '../asn1/rsp.js';
 import type { Received } from '../asn1/schema.js';
 import type { CryptoPool } from '../crypto/crypto-pool.js';
+import { verifyEcdsa } from '../crypto/ecdsa.js';
 import type { TrustedCis } from '../crypto/pki.js';
 import { ConflictError, NotFoundError } from '../store/errors.js';
 import type { EuiccRecord, EuiccSummary, Json, NotificationRecord, OperationRecord } from '../store/records.js';
@@ -25,6 +25,7 @@ import type { EimIdentity } from './identity.js';
 import { failOperation, issueOperation, type IssuedPackage, reissueOperation } from './issue.js';
 import { notificationBytes } from './notifications.js';
 import { operationId } from './operation-id.js';
+import { bufferedRandomBytes } from './random.js';
 import { type EimEntryInput, type OperationRequest, parseOperationRequest } from './operation-request.js';
 import { type Applied, applyDownloadResult, applyEuiccData, applyEuiccPackageResult, applyNotification, completeDownload, type DownloadCompletion } from './results.js';
 
@@ -67,27 +68,6 @@ export interface SubmitOptions {
   readonly actor?: string;
 }
 
-/**
- * node:crypto randomBytes, drawn 4 KiB at a time: one 16-byte call cost ~6 us here (a libuv job each time),
- * paid for every eimTransactionId; slicing a CSPRNG buffer gives the same bytes for a fraction of that.
- */
-function bufferedRandomBytes(): (n: number) => Uint8Array {
-  let buffer = new Uint8Array(0);
-  let pos = 0;
-  return (n) => {
-    if (n > 256) return new Uint8Array(nodeRandomBytes(n));
-    if (pos + n > buffer.length) {
-      buffer = new Uint8Array(nodeRandomBytes(4096));
-      pos = 0;
-    }
-    const out = buffer.slice(pos, pos + n);
-    // Handed-out bytes are not kept around.
-    buffer.fill(0, pos, pos + n);
-    pos += n;
-    return out;
-  };
-}
-
 export class EimCore {
   readonly #ctx: CoreContext;
   readonly #queues = new Map<string, Promise<unknown>>();
@@ -95,6 +75,7 @@ export class EimCore {
   constructor(options: EimCoreOptions) {
     const logger = (options.logger ?? pino({ level: 'silent' })).child({ component: 'eim' });
     const now = options.now ?? Date.now;
+    const pool = options.cryptoPool;
     this.#ctx = {
       store: options.store,
       identity: options.identity,
@@ -104,7 +85,7 @@ export class EimCore {
       logger,
       emit: options.onEvent ?? (() => undefined),
       maxAttempts: options.maxAttempts ?? 3,
-      cryptoPool: options.cryptoPool,
+      verify: pool !== undefined ? (k, d, sig) => pool.verifyEcdsa(k, d, sig) : async (k, d, sig) => verifyEcdsa(k, d, sig),
     };
     if (options.relaxNameConstraints === true) logger.warn('lab mode: EUM name constraints are not enforced on eUICC certificates');
   }

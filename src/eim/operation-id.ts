@@ -3,20 +3,14 @@
  * They sort by creation time, so the store's indexes on operation ids (the operations table's own and the
  * audit log's) grow at their end instead of at random pages: fewer pages written per commit.
  */
-import { randomFillSync } from 'node:crypto';
+import { bufferedRandomBytes } from './random.js';
 
-const pool = new Uint8Array(16 * 256);
-let offset = pool.length;
+const random = bufferedRandomBytes();
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** A new UUIDv7 for `now` (epoch ms), lowercase with dashes. */
 export function operationId(now: number): string {
-  if (offset === pool.length) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const b = pool.subarray(offset, offset + 16);
-  offset += 16;
+  const b = random(16);
   let t = Math.max(0, Math.trunc(now));
   for (let i = 5; i >= 0; i--) {
     b[i] = t % 256;
@@ -26,7 +20,5 @@ export function operationId(now: number): string {
   b[8] = 0x80 | (b[8]! & 0x3f);
   let hex = '';
   for (let i = 0; i < 16; i++) hex += (i === 4 || i === 6 || i === 8 || i === 10 ? '-' : '') + HEX[b[i]!]!;
-  // The bytes handed out are not kept around.
-  b.fill(0);
   return hex;
 }

@@ -20,8 +20,8 @@ import { type EimEvent, recordEvent } from './events.js';
 import { ResultRejectedError, type RejectReason } from './errors.js';
 import { applyResultData, type InventoryChanges } from './inventory.js';
 import { requestOf } from './issue.js';
-import { type NotificationFacts, notificationBytes, notificationFacts, notificationRecord, verifyNotification, verifyNotificationWith } from './notifications.js';
-import { resultCorrelation, verifyEuiccPackageResult, verifyEuiccPackageResultWith } from './result-verifier.js';
+import { type NotificationFacts, notificationBytes, notificationFacts, notificationRecord, verifyNotificationWith } from './notifications.js';
+import { resultCorrelation, verifyEuiccPackageResultWith } from './result-verifier.js';
 import type { KeyObject } from 'node:crypto';
 
 /** Records a refusal in the audit log and reports it as a typed error. */
@@ -111,8 +111,7 @@ export async function applyEuiccPackageResult(ctx: CoreContext, eid: string, res
   let verified;
   try {
     const expected = { eimId: ctx.identity.eimId, counterValue: op.counterValue, ...(op.eimTransactionId ? { eimTransactionId: op.eimTransactionId } : {}), ...(assoc?.associationToken !== undefined ? { associationToken: assoc.associationToken } : {}) };
-    const pool = ctx.cryptoPool;
-    verified = pool === undefined ? verifyEuiccPackageResult(result, expected, key) : await verifyEuiccPackageResultWith((k, d, s) => pool.verifyEcdsa(k, d, s), result, expected, key);
+    verified = await verifyEuiccPackageResultWith(ctx.verify, result, expected, key);
   } catch (e) {
     if (e instanceof ResultRejectedError) return reject(ctx, eid, e.reason, e.message, op.id);
     throw e;
@@ -203,8 +202,7 @@ export async function applyNotification(ctx: CoreContext, eid: string, n: Receiv
   if (e.euiccCertificate !== undefined && e.eumCertificate !== undefined) {
     try {
       const key = ctx.keys.validate(eid, e.euiccCertificate, e.eumCertificate);
-      const pool = ctx.cryptoPool;
-      verified = pool === undefined ? verifyNotification(n, key) : await verifyNotificationWith((k, d, s) => pool.verifyEcdsa(k, d, s), n, key);
+      verified = await verifyNotificationWith(ctx.verify, n, key);
     } catch {
       verified = false;
     }
@@ -293,7 +291,7 @@ export async function applyDownloadResult(ctx: CoreContext, eid: string, r: Prof
   }
   const pir = { profileInstallationResult: data.profileInstallationResult } as Received<PendingNotification>;
   const key = await euiccKey(ctx, eid);
-  if (!verifyNotification(pir, key)) return reject(ctx, eid, 'bad-signature', 'ProfileInstallationResult does not verify with the eUICC key', op.id);
+  if (!(await verifyNotificationWith(ctx.verify, pir, key))) return reject(ctx, eid, 'bad-signature', 'ProfileInstallationResult does not verify with the eUICC key', op.id);
   const facts = notificationFacts(pir);
   const failed = facts.installError !== undefined;
   const errorCode = failed ? String(facts.installError!.errorReason) : undefined;

@@ -16,6 +16,7 @@ import { decode } from '../asn1/schema.js';
 import { subjectKeyIdentifier } from '../crypto/keys.js';
 import { EimError, InvalidArgumentError } from '../errors.js';
 import { VirtualEuicc, type ProfileInit } from './euicc/euicc.js';
+import { luhnCheckDigit } from './euicc/profile-download.js';
 import type { TestPki } from './pki.js';
 
 /** The EIDs `eim sim pki --eids N` generates, from `offset`. */
@@ -86,21 +87,9 @@ export interface OnboardedDevice {
 /** One ICCID per device (89 88 2 ..., Luhn check digit), for the operational profile each card starts with. */
 export function fleetIccid(eid: string): string {
   const body = `8988200${eid.slice(20, 30)}00`.slice(0, 18);
-  return body + luhn(body);
+  return body + luhnCheckDigit(body);
 }
 
-function luhn(digits: string): string {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return String((10 - (sum % 10)) % 10);
-}
 
 /** Card states on disk (mode 0600: they hold test keys), loaded on demand. */
 export class CardStore {

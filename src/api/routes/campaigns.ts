@@ -15,6 +15,7 @@ import type { FastifyPluginAsync, FastifyRequest, preHandlerHookHandler } from '
 import type { CampaignInput, CampaignService, CampaignView } from '../../scheduler/campaign.js';
 import type { CampaignRecord } from '../../store/campaign-store.js';
 import { NotFoundError } from '../../store/errors.js';
+import { dateTimeSchema } from '../schemas/common.js';
 
 export type CampaignRole = 'read' | 'operate' | 'admin';
 
@@ -57,8 +58,8 @@ const TARGET = {
           additionalProperties: false,
           properties: { iccid: { type: 'string', pattern: '^[0-9]{18,20}[Ff]?$' }, state: { type: 'string', enum: ['enabled', 'disabled', 'unknown'] } },
         },
-        lastContactBefore: { type: 'string', format: 'date-time' },
-        lastContactAfter: { type: 'string', format: 'date-time' },
+        lastContactBefore: dateTimeSchema,
+        lastContactAfter: dateTimeSchema,
       },
     },
   },
@@ -72,7 +73,7 @@ const CREATE_BODY = {
     name: { type: 'string', maxLength: 200 },
     request: { type: 'object', required: ['kind'], properties: { kind: { type: 'string' } }, description: 'An operation request, as POST /v1/euiccs/:eid/operations takes.' },
     target: TARGET,
-    startAt: { type: 'string', format: 'date-time' },
+    startAt: dateTimeSchema,
     window: WINDOW,
     rate: { type: 'number', exclusiveMinimum: 0, maximum: 100_000, description: 'Operations released per second.' },
     maxInFlight: { type: 'integer', minimum: 1 },
@@ -88,7 +89,7 @@ const CAMPAIGN_PROPS = {
   name: { type: 'string' },
   request: { type: 'object', additionalProperties: true },
   target: { type: 'object', additionalProperties: true },
-  startAt: { type: 'string', format: 'date-time' },
+  startAt: dateTimeSchema,
   window: WINDOW,
   rate: { type: 'number' },
   maxInFlight: { type: 'integer' },
@@ -100,9 +101,9 @@ const CAMPAIGN_PROPS = {
   phase: { type: 'string', enum: ['canary', 'main'] },
   pausedReason: { type: 'string' },
   createdBy: { type: 'string' },
-  createdAt: { type: 'string', format: 'date-time' },
-  updatedAt: { type: 'string', format: 'date-time' },
-  completedAt: { type: 'string', format: 'date-time' },
+  createdAt: dateTimeSchema,
+  updatedAt: dateTimeSchema,
+  completedAt: dateTimeSchema,
 } as const;
 
 const CAMPAIGN = { type: 'object', properties: CAMPAIGN_PROPS } as const;
@@ -122,7 +123,7 @@ const CAMPAIGN_VIEW = {
         failureRate: { type: 'number' },
       },
     },
-    eta: { type: 'object', properties: { at: { type: 'string', format: 'date-time' }, unknownWakeups: { type: 'integer' } } },
+    eta: { type: 'object', properties: { at: dateTimeSchema, unknownWakeups: { type: 'integer' } } },
   },
 } as const;
 const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;

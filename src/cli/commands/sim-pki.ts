@@ -1,5 +1,5 @@
 /** `eim sim pki`: a test CI, EUM and eUICC certificates for the simulator and lab eUICC validation. */
-import { eidWithCheckDigits } from '../../asn1/identifiers.js';
+import { fleetEids } from '../../sim/fleet-onboarding.js';
 import { parseCurveName } from '../../crypto/curves.js';
 import { createTestPki, writeTestPki } from '../../sim/pki.js';
 import { type Command, parse, UsageError } from '../command.js';
@@ -30,7 +30,7 @@ Options:
     if (curve === undefined) throw new UsageError(`unknown curve "${values.curve}"`);
     const count = Number(values.eids ?? '1');
     if (!Number.isSafeInteger(count) || count < 1 || count > 100_000) throw new UsageError('--eids must be 1..100000');
-    const eids = values.eid ?? Array.from({ length: count }, (_, i) => eidWithCheckDigits(`89049032000000000000${String(i).padStart(10, '0')}`));
+    const eids = values.eid ?? fleetEids(count);
     const pki = createTestPki({ curve, eids, ...(values.days !== undefined ? { validDays: Number(values.days) } : {}) });
     const files = await writeTestPki(pki, values.out);
     io.stdout(`${JSON.stringify({ curve, eids, files }, null, 2)}\n`);

@@ -128,6 +128,11 @@ interface Observation {
 /** Responses kept for duplicate CON requests; EXCHANGE_LIFETIME is 247 s but duplicates come quickly. */
 const DEDUP_LIFETIME_MS = 60_000;
 const DEDUP_MAX = 10_000;
+
+/** An empty ACK or RST for a message ID (RFC 7252 §4.2). */
+function emptyMessage(type: 'ACK' | 'RST', messageId: number): Uint8Array {
+  return encodeMessage({ type, code: Code.Empty, messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+}
 /** Large response bodies kept for Block2 follow-ups. */
 const BLOCK2_CACHE_MAX = 1000;
 /** Random bytes drawn at once for tokens: one call to the CSPRNG per 256 tokens instead of one per token. */
@@ -298,7 +303,7 @@ export class CoapEndpoint extends EventEmitter {
       else if (isRequestCode(message.code)) void this.#onRequest(peer, rinfo.dtls, message);
       else if (message.code === Code.Empty) {
         // CoAP ping: answer with RST (RFC 7252 §4.3).
-        if (message.type === 'CON') this.#send(peer, encodeMessage({ type: 'RST', code: 0, messageId: message.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) }));
+        if (message.type === 'CON') this.#send(peer, emptyMessage('RST', message.messageId));
       } else this.#onSeparateResponse(peer, message);
     } catch (error) {
       this.#log.error({ peer: peerKey(peer), err: (error as Error).message }, 'failed to process CoAP message');
@@ -328,15 +333,14 @@ export class CoapEndpoint extends EventEmitter {
   #onSeparateResponse(peer: Peer, message: CoapMessage): void {
     const tokenHex = Buffer.from(message.token).toString('hex');
     const ack = (): void => {
-      if (message.type === 'CON') this.#send(peer, encodeMessage({ type: 'ACK', code: 0, messageId: message.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) }));
+      if (message.type === 'CON') this.#send(peer, emptyMessage('ACK', message.messageId));
     };
     if (message.type === 'CON') {
       // A retransmitted notification or separate response (same message ID, its ACK was lost) is acknowledged
       // again but not processed twice (RFC 7252 §4.5): a relayed ESipa request must reach the eIM once.
       const key = `n|${peerKey(peer)}|${message.messageId}`;
       if (this.#dedup.has(key)) return ack();
-      if (this.#dedup.size >= DEDUP_MAX) this.#dedup.delete(this.#dedup.keys().next().value as string);
-      this.#dedup.set(key, { at: this.#clock.now(), response: undefined });
+      this.#remember(key);
     }
     const exchange = this.#exchanges.get(tokenHex);
     if (exchange !== undefined && peerKey(exchange.peer) === peerKey(peer)) {
@@ -354,7 +358,7 @@ export class CoapEndpoint extends EventEmitter {
       return;
     }
     // Unknown token: reject so the peer stops (RFC 7252 §4.2, RFC 7641 §3.6).
-    if (message.type === 'CON') this.#send(peer, encodeMessage({ type: 'RST', code: 0, messageId: message.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) }));
+    if (message.type === 'CON') this.#send(peer, emptyMessage('RST', message.messageId));
   }
 
   async #onRequest(peer: Peer, dtls: DtlsPeerInfo | undefined, message: CoapMessage): Promise<void> {
@@ -365,8 +369,7 @@ export class CoapEndpoint extends EventEmitter {
         if (seen.response !== undefined) this.#send(peer, seen.response);
         return;
       }
-      if (this.#dedup.size >= DEDUP_MAX) this.#dedup.delete(this.#dedup.keys().next().value as string);
-      this.#dedup.set(dedupKey, { at: this.#clock.now(), response: undefined });
+      this.#remember(dedupKey);
     }
     // A slow handler (e.g. the ESipa layer calling an SM-DP+) gets an empty ACK first, so the device stops
     // retransmitting, and the answer follows as a separate CON response (RFC 7252 §5.2.2): #onSlowHandler.
@@ -406,7 +409,7 @@ export class CoapEndpoint extends EventEmitter {
   #onSlowHandler(running: Running): void {
     if (this.#closed) return;
     running.separate = true;
-    const ack = encodeMessage({ type: 'ACK', code: Code.Empty, messageId: running.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+    const ack = emptyMessage('ACK', running.messageId);
     const entry = this.#dedup.get(running.dedupKey);
     if (entry) entry.response = ack;
     this.#send(running.peer, ack);
@@ -495,6 +498,12 @@ export class CoapEndpoint extends EventEmitter {
    */
   #send(peer: Peer, datagram: Uint8Array): void {
     this.#socket.send(datagram, peer.port, peer.address);
+  }
+
+  /** Records a CON message ID as seen (bounded: the oldest entry goes first), its response not known yet. */
+  #remember(key: string): void {
+    if (this.#dedup.size >= DEDUP_MAX) this.#dedup.delete(this.#dedup.keys().next().value as string);
+    this.#dedup.set(key, { at: this.#clock.now(), response: undefined });
   }
 
   /** A fresh 4-byte token (RFC 7252 §5.3.1: random, so an off-path attacker cannot guess it). */

@@ -40,7 +40,8 @@ export function parseActivationCode(ac: string): ActivationCode | undefined {
   return out;
 }
 
-function luhn(digits: string): string {
+/** The Luhn check digit of a digit string (ICCIDs, ITU-T E.118). */
+export function luhnCheckDigit(digits: string): string {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
     let d = digits.charCodeAt(digits.length - 1 - i) - 48;
@@ -58,7 +59,7 @@ function syntheticIccid(card: VirtualEuicc): string {
   for (;;) {
     const index = card.state.nextProfileIndex % 1000;
     const body = `89882${card.eid.slice(18, 28)}${String(index).padStart(3, '0')}`;
-    const iccid = body + luhn(body);
+    const iccid = body + luhnCheckDigit(body);
     if (card.profile(iccid) === undefined) return iccid;
     card.state.nextProfileIndex++;
   }

@@ -14,6 +14,7 @@ import {
   auditCodec,
   credentialCodec,
   euiccCodec,
+  INSERT_EVENT_SQL,
   insertSql,
   notificationCodec,
   operationCodec,
@@ -49,7 +50,8 @@ const SQL = {
   insertOperation: insertSql(operationCodec),
   operationState: 'SELECT state FROM operations WHERE id = ?',
   transactionTaken: `SELECT id FROM operations WHERE eid = ? AND state IN (${ANY_OPERATION_STATE}) AND eim_transaction_id = ? AND id != ?`,
-  operationEid: 'SELECT eid FROM operations WHERE id = ?',
+  // The same check for an operation named by id: its eid is read in the same statement.
+  transactionTakenById: `SELECT t.id FROM operations o JOIN operations t ON t.eid = o.eid AND t.state IN (${ANY_OPERATION_STATE}) AND t.eim_transaction_id = ? AND t.id != o.id WHERE o.id = ?`,
   insertNotification: insertSql(notificationCodec, { ignoreConflict: true }),
   notificationExists: 'SELECT 1 FROM notifications WHERE eid = ? AND seq_number = ?',
   insertAudit: insertSql(auditCodec, { omit: ['id'] }),
@@ -93,9 +95,10 @@ function updateColumns(ctx: ApplyContext, codec: Parameters<typeof updateOf>[0],
  * (eid, eimTransactionId) is unique: checked by a lookup among the eUICC's operations rather than by a unique
  * index, whose entry would be one more page written per package (see migration 4).
  */
-function assertTransactionIdFree(ctx: ApplyContext, eid: string, eimTransactionId: Uint8Array, id: string): void {
+function assertTransactionIdFree(ctx: ApplyContext, eimTransactionId: Uint8Array, operation: { id: string; eid?: string }): void {
   const bytes = Buffer.from(eimTransactionId.buffer, eimTransactionId.byteOffset, eimTransactionId.byteLength);
-  if (ctx.stmt(SQL.transactionTaken).get(eid, bytes, id) !== undefined) throw new ConflictError(`eUICC ${eid} already has an operation with this eimTransactionId`);
+  const taken = operation.eid !== undefined ? ctx.stmt(SQL.transactionTaken).get(operation.eid, bytes, operation.id) : ctx.stmt(SQL.transactionTakenById).get(bytes, operation.id);
+  if (taken !== undefined) throw new ConflictError(`the eUICC of operation ${operation.id} already has an operation with this eimTransactionId`);
 }
 
 export function applyIntent(ctx: ApplyContext, intent: Intent): void {
@@ -166,14 +169,11 @@ export function applyIntent(ctx: ApplyContext, intent: Intent): void {
       ctx.stmt(SQL.insertHistory).run(pick(profileHistoryCodec.toRow({ ...intent.entry, id: 0 }), ['id']));
       return;
     case 'insertOperation':
-      if (intent.record.eimTransactionId !== undefined) assertTransactionIdFree(ctx, intent.record.eid, intent.record.eimTransactionId, intent.record.id);
+      if (intent.record.eimTransactionId !== undefined) assertTransactionIdFree(ctx, intent.record.eimTransactionId, intent.record);
       ctx.stmt(SQL.insertOperation).run(operationCodec.toRow(intent.record));
       return;
     case 'updateOperation': {
-      if (intent.patch.eimTransactionId !== undefined) {
-        const row = ctx.stmt(SQL.operationEid).get(intent.id) as { eid: string } | undefined;
-        if (row !== undefined) assertTransactionIdFree(ctx, row.eid, intent.patch.eimTransactionId, intent.id);
-      }
+      if (intent.patch.eimTransactionId !== undefined) assertTransactionIdFree(ctx, intent.patch.eimTransactionId, { id: intent.id });
       // Compare-and-set in the UPDATE's WHERE (this is how a result is applied exactly once); the state is
       // read only to explain a refusal.
       const expected = intent.expectedState;
@@ -201,7 +201,7 @@ export function applyIntent(ctx: ApplyContext, intent: Intent): void {
       return;
     case 'appendEvent':
       // The outbox table belongs to migration 2 (src/api); it is written here so the event commits with its change.
-      ctx.stmt('INSERT INTO event_outbox (type, at, data) VALUES (?, ?, ?)').run(intent.event.type, intent.event.at, intent.event.data);
+      ctx.stmt(INSERT_EVENT_SQL).run(intent.event.type, intent.event.at, intent.event.data);
       return;
     case 'putCredential':
       ctx.stmt(SQL.upsertCredential).run(credentialCodec.toRow(intent.record));

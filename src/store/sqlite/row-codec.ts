@@ -200,6 +200,9 @@ export const ANY_OPERATION_STATE = (['queued', 'sent', 'done', 'failed', 'expire
   .map((s) => `'${s}'`)
   .join(', ');
 
+/** An event appended to the durable outbox (by a commit's appendEvent intent, or by the API store). */
+export const INSERT_EVENT_SQL = 'INSERT INTO event_outbox (type, at, data) VALUES (?, ?, ?)';
+
 /** `INSERT INTO t (…) VALUES (@…)`, optionally `ON CONFLICT (key) DO UPDATE` every other column. */
 export function insertSql(c: TableCodec<unknown>, options: { omit?: readonly string[]; upsertKey?: readonly string[]; ignoreConflict?: boolean } = {}): string {
   const cols = c.columns.filter((col) => !options.omit?.includes(col));

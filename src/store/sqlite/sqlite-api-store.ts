@@ -9,6 +9,7 @@ import type { ApiRole, ApiStore, ApiTokenRecord, OutboxEvent, WebhookRecord } fr
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Json } from '../records.js';
 import { mapSqliteError } from './apply-intent.js';
+import { INSERT_EVENT_SQL } from './row-codec.js';
 
 type Row = Record<string, unknown>;
 
@@ -108,7 +109,7 @@ export class SqliteApiStore implements ApiStore {
 
   appendEvent(event: { type: string; at: number; data: Json }): Promise<OutboxEvent> {
     return this.#run(() => {
-      const info = this.#stmt('INSERT INTO event_outbox (type, at, data) VALUES (?, ?, ?)').run(event.type, event.at, JSON.stringify(event.data));
+      const info = this.#stmt(INSERT_EVENT_SQL).run(event.type, event.at, JSON.stringify(event.data));
       return { seq: Number(info.lastInsertRowid), type: event.type, at: event.at, data: structuredClone(event.data) };
     });
   }
