@@ -28,9 +28,10 @@ export interface DeviceLinkOptions {
   readonly localAddress?: string;
   /** DTLS handshake deadline (default 10 s). */
   readonly handshakeTimeoutMs?: number;
-  /** Datagrams the network holds for a device in eDRX (default 8). */
-  readonly edrxBuffer?: number;
 }
+
+/** Datagrams the network holds for a device in eDRX: a few, like an S-GW's downlink buffer. */
+const EDRX_BUFFER = 8;
 
 /** The part of node-dtls-client's socket we use. */
 interface DtlsClientSocket extends EventEmitter {
@@ -74,18 +75,12 @@ export class DeviceLink extends EventEmitter implements DatagramSocket {
   #gate: Gate = 'open';
   #held: Buffer[] = [];
   #closed = false;
-  /** Transports opened so far (the first one included): NAT rebindings + 1. */
-  opened = 0;
   /** DTLS handshakes completed. */
   handshakes = 0;
 
   constructor(options: DeviceLinkOptions) {
     super();
     this.#options = options;
-  }
-
-  get gate(): Gate {
-    return this.#gate;
   }
 
   /** The local UDP port of the current transport, undefined when none is open. */
@@ -181,7 +176,6 @@ export class DeviceLink extends EventEmitter implements DatagramSocket {
     const security = this.#options.security;
     const c: Carrier = { kind: security.kind === 'psk' ? 'dtls' : 'udp', ready: false, queue: [] };
     this.#carrier = c;
-    this.opened++;
     const flush = (): void => {
       if (this.#carrier !== c) return;
       c.ready = true;
@@ -234,7 +228,7 @@ export class DeviceLink extends EventEmitter implements DatagramSocket {
     if (this.#carrier !== c || this.#closed) return;
     if (this.#gate === 'psm') return;
     if (this.#gate === 'edrx') {
-      if (this.#held.length < (this.#options.edrxBuffer ?? 8)) this.#held.push(message);
+      if (this.#held.length < EDRX_BUFFER) this.#held.push(message);
       return;
     }
     this.#emitMessage(message);

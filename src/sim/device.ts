@@ -133,11 +133,6 @@ export class SimDevice {
     return this.#awake;
   }
 
-  /** eIM messages and polls being processed or waiting. */
-  get busy(): boolean {
-    return this.#pending > 0;
-  }
-
   /** The IPA, creating the card on first use. */
   ipa(): Promise<Ipa> {
     if (this.#ipa !== undefined) return Promise.resolve(this.#ipa);

@@ -2,7 +2,8 @@
  * A fleet of simulated devices in one process (issue 4 "sleeping fleet"; LwM2M 1.1.1 Transport §6.5 queue
  * mode; shared/notes/lwm2m.md §2.2): N devices register (a bounded number at a time, spread over a ramp),
  * then each follows its own sleep schedule (sleep.ts) with jitter: PSM wake-ups with a Registration Update
- * and an awake window, eDRX paging occasions, or always-on. A device that sleeps longer than the NAT
+ * and an awake window, eDRX paging occasions, or always-on (never sleeps: stays awake on the socket of its
+ * Register and sends a Registration Update every updateEveryMs). A device that sleeps longer than the NAT
  * timeout drops its transport when it falls asleep and comes back from a new port (new DTLS handshake).
  *
  * Cheap per device: one FleetTimer for every deadline, devices (client, card) created when they first
@@ -57,6 +58,8 @@ export interface FleetStats {
   registered: number;
   awake: number;
   wakes: number;
+  /** Registration Updates due on schedule: one per PSM/eDRX wake-up, one per always-on period. */
+  updates: number;
   rebinds: number;
   packagesExecuted: number;
   resultsDelivered: number;
@@ -91,16 +94,12 @@ export class Fleet {
     this.timer = new FleetTimer();
     this.#random = seededRandom(options.seed ?? 1);
     this.#slots = options.devices.map((spec) => ({ spec, device: undefined, asleepSince: 0, released: false, awake: false, registered: false }));
-    this.stats = { devices: this.#slots.length, registered: 0, awake: 0, wakes: 0, rebinds: 0, packagesExecuted: 0, resultsDelivered: 0, errors: 0, lastErrors: [] };
+    this.stats = { devices: this.#slots.length, registered: 0, awake: 0, wakes: 0, updates: 0, rebinds: 0, packagesExecuted: 0, resultsDelivered: 0, errors: 0, lastErrors: [] };
   }
 
   /** Devices created so far (in registration order). */
   devices(): SimDevice[] {
     return this.#slots.flatMap((s) => (s.device === undefined ? [] : [s.device]));
-  }
-
-  device(endpoint: string): SimDevice | undefined {
-    return this.#slots.find((s) => s.spec.endpoint === endpoint)?.device;
   }
 
   /** Starts registering; resolves at once (watch `stats` or `whenRegistered`). */
@@ -180,6 +179,11 @@ export class Fleet {
     }
     this.#setAwake(slot, true);
     const s = o.schedule;
+    if (s.kind === 'always-on') {
+      // No window to close (awakeWindow is Infinity): only the Update rhythm, counted from the Register.
+      this.timer.after(s.updateEveryMs, () => void this.#refresh(slot));
+      return;
+    }
     // The first window after Register; then the device's own rhythm, phase-shifted at random.
     this.timer.after(awakeWindow(s, this.#random), () => void this.#sleep(slot, Date.now() + firstWakeDelay(s, this.#random)));
   }
@@ -188,10 +192,7 @@ export class Fleet {
     const device = slot.device;
     if (device === undefined || this.#stopped) return;
     const s = this.#options.schedule;
-    if (s.kind === 'always-on') {
-      this.timer.after(Math.max(0, nextWakeAt - Date.now()), () => void this.#wake(slot));
-      return;
-    }
+    if (s.kind === 'always-on') return; // never sleeps: #refresh keeps it registered
     await device.sleep(s.kind === 'edrx' ? 'edrx' : 'psm');
     if (this.#stopped) return;
     this.#setAwake(slot, false);
@@ -231,11 +232,13 @@ export class Fleet {
     if (device === undefined || this.#stopped) return;
     const s = this.#options.schedule;
     const started = Date.now();
-    const rebind = slot.released || started - slot.asleepSince > (this.#options.natTimeoutMs ?? DEFAULT_NAT_TIMEOUT_MS);
+    // Only a device that slept can have lost its NAT mapping.
+    const rebind = slot.released || (slot.asleepSince > 0 && started - slot.asleepSince > (this.#options.natTimeoutMs ?? DEFAULT_NAT_TIMEOUT_MS));
     slot.released = false;
     this.#setAwake(slot, true);
     this.stats.wakes++;
-    if (rebind && slot.asleepSince > 0) this.stats.rebinds++;
+    this.stats.updates++;
+    if (rebind) this.stats.rebinds++;
     try {
       await device.wake({ rebind });
     } catch (e) {
@@ -243,6 +246,26 @@ export class Fleet {
     }
     if (this.#stopped) return;
     this.timer.after(awakeWindow(s, this.#random), () => void this.#sleep(slot, started + wakeInterval(s, this.#random)));
+  }
+
+  /**
+   * Always-on: a Registration Update every updateEveryMs (a full Register if the server forgot us), from the
+   * socket the device already has: a device that never sleeps keeps its NAT mapping alive, so nothing is
+   * released and no rebind is counted. The next Update is due one period after this one started.
+   */
+  async #refresh(slot: Slot): Promise<void> {
+    const device = slot.device;
+    const s = this.#options.schedule;
+    if (device === undefined || this.#stopped || s.kind !== 'always-on') return;
+    const started = Date.now();
+    this.stats.updates++;
+    try {
+      await device.wake();
+    } catch (e) {
+      this.#error(slot, `update: ${(e as Error).message}`);
+    }
+    if (this.#stopped) return;
+    this.timer.after(Math.max(0, started + s.updateEveryMs - Date.now()), () => void this.#refresh(slot));
   }
 
   #setAwake(slot: Slot, awake: boolean): void {

@@ -5,6 +5,8 @@
  * (id-rspRole-euicc, digitalSignature, subject serialNumber = EID), on NIST P-256 or brainpoolP256r1.
  * TBSCertificates are built with @peculiar/asn1-x509 and signed with node:crypto, because WebCrypto (which
  * @peculiar/x509 needs) has no brainpool. Also builds each broken variant the eIM must reject.
+ * `buildCertificate` / `issueCertificate` are the one certificate builder of the simulator (the test SM-DP+
+ * issues with them too).
  */
 import { createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -18,6 +20,7 @@ import {
   BasicConstraints,
   Certificate,
   CertificatePolicies,
+  ExtendedKeyUsage,
   Extension,
   Extensions,
   GeneralName,
@@ -29,6 +32,7 @@ import {
   NameConstraints,
   PolicyInformation,
   RelativeDistinguishedName,
+  SubjectAlternativeName,
   SubjectKeyIdentifier,
   SubjectPublicKeyInfo,
   TBSCertificate,
@@ -37,8 +41,10 @@ import {
   id_ce_authorityKeyIdentifier,
   id_ce_basicConstraints,
   id_ce_certificatePolicies,
+  id_ce_extKeyUsage,
   id_ce_keyUsage,
   id_ce_nameConstraints,
+  id_ce_subjectAltName,
   id_ce_subjectKeyIdentifier,
 } from '@peculiar/asn1-x509';
 import { InvalidArgumentError } from '../errors.js';
@@ -87,7 +93,8 @@ export interface TestPkiOptions {
 
 // ---- building blocks ----
 
-function attr(type: string, value: string, printable: boolean): RelativeDistinguishedName {
+/** One single-valued RDN: PrintableString (country, serialNumber) or UTF8String. */
+export function rdn(type: string, value: string, printable = false): RelativeDistinguishedName {
   const v = printable ? new AttributeValue({ printableString: value }) : new AttributeValue({ utf8String: value });
   return new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value: v })]);
 }
@@ -122,6 +129,10 @@ export interface CertificateSpec {
   readonly basicConstraints?: { cA: boolean; pathLenConstraint?: number };
   /** directoryName subtrees permitted, as attribute lists. */
   readonly permittedNames?: readonly { organization: string; serialPrefix: string }[];
+  /** subjectAltName entries (non-critical), e.g. the SM-DP+ OID as registeredID or TLS host names. */
+  readonly subjectAltName?: readonly GeneralName[];
+  /** extKeyUsage purpose OIDs (non-critical), e.g. id-kp-serverAuth. */
+  readonly extendedKeyUsage?: readonly string[];
 }
 
 /** Builds and signs one certificate (ecdsa-with-SHA256, DER signature as X.509 requires). */
@@ -142,12 +153,14 @@ export function buildCertificate(spec: CertificateSpec): Uint8Array {
       (n) =>
         new GeneralSubtree({
           base: new GeneralName({
-            directoryName: new Name([attr(ATTR.organizationName, n.organization, false), attr(ATTR.serialNumber, n.serialPrefix, true)]),
+            directoryName: new Name([rdn(ATTR.organizationName, n.organization), rdn(ATTR.serialNumber, n.serialPrefix, true)]),
           }),
         }),
     );
     exts.push(extension(id_ce_nameConstraints, true, new NameConstraints({ permittedSubtrees: new GeneralSubtrees(subtrees) })));
   }
+  if (spec.subjectAltName !== undefined) exts.push(extension(id_ce_subjectAltName, false, new SubjectAlternativeName([...spec.subjectAltName])));
+  if (spec.extendedKeyUsage !== undefined) exts.push(extension(id_ce_extKeyUsage, false, new ExtendedKeyUsage([...spec.extendedKeyUsage])));
   const spki = spkiDer(spec.subjectKey);
   const tbs = new TBSCertificate({
     version: Version.v3,
@@ -169,7 +182,8 @@ export function buildCertificate(spec: CertificateSpec): Uint8Array {
   return new Uint8Array(AsnConvert.serialize(cert));
 }
 
-function identity(certificate: Uint8Array, privateKey: KeyObject, name: Name): TestIdentity {
+/** A certificate with its key, PEM forms and key identifier. */
+function testIdentity(certificate: Uint8Array, privateKey: KeyObject, name: Name): TestIdentity {
   return {
     certificate,
     certificatePem: pem('CERTIFICATE', certificate),
@@ -178,6 +192,23 @@ function identity(certificate: Uint8Array, privateKey: KeyObject, name: Name): T
     subjectKeyIdentifier: subjectKeyIdentifier(createPublicKey(privateKey)),
     name,
   };
+}
+
+/** What a certificate under an existing issuer takes besides the issuer and the (new) subject key. */
+export type SubjectSpec = Omit<CertificateSpec, 'issuerName' | 'issuerKey' | 'issuerSki' | 'subjectName' | 'subjectKey'>;
+
+/** A new key on `curve` and its certificate, named `subjectName`, issued by `issuer`. */
+export function issueCertificate(issuer: TestIdentity, curve: Curve, subjectName: Name, spec: SubjectSpec): TestIdentity {
+  const { privateKey } = generateKeyPair(curve);
+  const der = buildCertificate({
+    ...spec,
+    issuerName: issuer.name,
+    issuerKey: issuer.privateKey,
+    issuerSki: issuer.subjectKeyIdentifier,
+    subjectName,
+    subjectKey: privateKey,
+  });
+  return testIdentity(der, privateKey, subjectName);
 }
 
 // ---- CI, EUM, eUICC ----
@@ -191,25 +222,29 @@ export interface IssueOptions {
   readonly keyUsage?: number;
 }
 
+/** The certificate policies for `options.role`, `role` when it is not given. */
+function rolePolicies(options: IssueOptions, role: RspRole): string[] {
+  const r = options.role === undefined ? role : options.role;
+  return r === null ? [] : [RSP_ROLE[r]];
+}
+
 /** A self-signed test CI. */
 export function createTestCi(options: IssueOptions & { readonly commonName?: string }): TestIdentity {
   const { privateKey } = generateKeyPair(options.curve);
-  const name = new Name([attr(ATTR.commonName, options.commonName ?? 'eIM Sim Test CI', false), attr(ATTR.organizationName, 'eIM Sim', false), attr(ATTR.countryName, 'XX', true)]);
-  const ski = subjectKeyIdentifier(createPublicKey(privateKey));
-  const role = options.role === undefined ? 'ci' : options.role;
+  const name = new Name([rdn(ATTR.commonName, options.commonName ?? 'eIM Sim Test CI'), rdn(ATTR.organizationName, 'eIM Sim'), rdn(ATTR.countryName, 'XX', true)]);
   const der = buildCertificate({
     issuerName: name,
     issuerKey: privateKey,
-    issuerSki: ski,
+    issuerSki: subjectKeyIdentifier(createPublicKey(privateKey)),
     subjectName: name,
     subjectKey: privateKey,
     notBefore: options.notBefore,
     notAfter: options.notAfter,
-    policies: role === null ? [] : [RSP_ROLE[role]],
+    policies: rolePolicies(options, 'ci'),
     keyUsage: options.keyUsage ?? KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign,
     basicConstraints: { cA: true },
   });
-  return identity(der, privateKey, name);
+  return testIdentity(der, privateKey, name);
 }
 
 /** An EUM certificate under `ci`, constrained to O=organization and serialNumber prefix. */
@@ -217,23 +252,17 @@ export function issueEumCertificate(
   ci: TestIdentity,
   options: IssueOptions & { readonly organization: string; readonly serialPrefix: string; readonly ca?: boolean },
 ): TestEum {
-  const { privateKey } = generateKeyPair(options.curve);
-  const name = new Name([attr(ATTR.countryName, 'XX', true), attr(ATTR.organizationName, options.organization, false), attr(ATTR.commonName, `${options.organization} EUM`, false)]);
-  const role = options.role === undefined ? 'eum' : options.role;
-  const der = buildCertificate({
-    issuerName: ci.name,
-    issuerKey: ci.privateKey,
-    issuerSki: ci.subjectKeyIdentifier,
-    subjectName: name,
-    subjectKey: privateKey,
+  const { organization, serialPrefix } = options;
+  const name = new Name([rdn(ATTR.countryName, 'XX', true), rdn(ATTR.organizationName, organization), rdn(ATTR.commonName, `${organization} EUM`)]);
+  const eum = issueCertificate(ci, options.curve, name, {
     notBefore: options.notBefore,
     notAfter: options.notAfter,
-    policies: role === null ? [] : [RSP_ROLE[role]],
+    policies: rolePolicies(options, 'eum'),
     keyUsage: options.keyUsage ?? KEY_USAGE.keyCertSign,
     basicConstraints: { cA: options.ca ?? true, pathLenConstraint: 0 },
-    permittedNames: [{ organization: options.organization, serialPrefix: options.serialPrefix }],
+    permittedNames: [{ organization, serialPrefix }],
   });
-  return { ...identity(der, privateKey, name), organization: options.organization, serialPrefix: options.serialPrefix };
+  return { ...eum, organization, serialPrefix };
 }
 
 /** An eUICC certificate under `eum`; `serialNumber` defaults to the EID and `organization` to the EUM's. */
@@ -241,26 +270,18 @@ export function issueEuiccCertificate(
   eum: TestEum,
   options: IssueOptions & { readonly eid: string; readonly serialNumber?: string; readonly organization?: string },
 ): TestIdentity {
-  const { privateKey } = generateKeyPair(options.curve);
   const name = new Name([
-    attr(ATTR.countryName, 'XX', true),
-    attr(ATTR.organizationName, options.organization ?? eum.organization, false),
-    attr(ATTR.serialNumber, options.serialNumber ?? options.eid, true),
-    attr(ATTR.commonName, 'Test eUICC', false),
+    rdn(ATTR.countryName, 'XX', true),
+    rdn(ATTR.organizationName, options.organization ?? eum.organization),
+    rdn(ATTR.serialNumber, options.serialNumber ?? options.eid, true),
+    rdn(ATTR.commonName, 'Test eUICC'),
   ]);
-  const role = options.role === undefined ? 'euicc' : options.role;
-  const der = buildCertificate({
-    issuerName: eum.name,
-    issuerKey: eum.privateKey,
-    issuerSki: eum.subjectKeyIdentifier,
-    subjectName: name,
-    subjectKey: privateKey,
+  return issueCertificate(eum, options.curve, name, {
     notBefore: options.notBefore,
     notAfter: options.notAfter,
-    policies: role === null ? [] : [RSP_ROLE[role]],
+    policies: rolePolicies(options, 'euicc'),
     keyUsage: options.keyUsage ?? KEY_USAGE.digitalSignature,
   });
-  return identity(der, privateKey, name);
 }
 
 function commonPrefix(values: readonly string[]): string {

@@ -89,7 +89,10 @@ export function firstWakeDelay(schedule: SleepSchedule, random: () => number): n
   }
 }
 
-/** How long a device stays reachable after waking (PSM awake window, eDRX paging window). */
+/**
+ * How long a device stays reachable after waking (PSM awake window, eDRX paging window). Infinity for
+ * always-on: its window never closes, so there is no deadline to arm (Fleet only schedules its Updates).
+ */
 export function awakeWindow(schedule: SleepSchedule, random: () => number): number {
   switch (schedule.kind) {
     case 'psm':
@@ -101,7 +104,7 @@ export function awakeWindow(schedule: SleepSchedule, random: () => number): numb
   }
 }
 
-/** Time from the start of one wake-up to the start of the next. */
+/** Time from the start of one wake-up (always-on: one Registration Update) to the start of the next. */
 export function wakeInterval(schedule: SleepSchedule, random: () => number): number {
   switch (schedule.kind) {
     case 'psm':
@@ -155,8 +158,13 @@ export class FleetTimer {
     return this.#live;
   }
 
-  /** Runs `fn` in `delayMs` (errors thrown by `fn` are the caller's to catch; they are not swallowed). */
+  /**
+   * Runs `fn` in `delayMs` (errors thrown by `fn` are the caller's to catch; they are not swallowed).
+   * A non-finite delay is refused: an Infinity deadline would sit in the heap forever (re-armed every
+   * 2^31-1 ms) and a NaN one breaks the heap order, both silently.
+   */
   after(delayMs: number, fn: () => void): TimerHandle {
+    if (!Number.isFinite(delayMs)) throw new InvalidArgumentError('delayMs', `expected a finite delay in ms, got ${delayMs}`);
     const entry: TimerEntry = { at: this.#now() + Math.max(0, delayMs), seq: this.#seq++, fn, cancelled: false };
     this.#push(entry);
     this.#live++;

@@ -14,7 +14,7 @@ import type { SendEvent } from '../../src/lwm2m/requests.js';
 import { VirtualEuicc } from '../../src/sim/euicc/euicc.js';
 import { Fleet } from '../../src/sim/fleet.js';
 import { createTestPki } from '../../src/sim/pki.js';
-import { edrx, FleetTimer, parseSchedule, psm } from '../../src/sim/sleep.js';
+import { alwaysOn, edrx, FleetTimer, parseSchedule, psm } from '../../src/sim/sleep.js';
 
 const FAST_COAP = { ackTimeoutMs: 150, maxRetransmit: 2, exchangeTimeoutMs: 3000 } as const;
 
@@ -51,6 +51,17 @@ describe('FleetTimer and schedules', () => {
     assert.equal(parseSchedule('on').kind, 'always-on');
     assert.throws(() => parseSchedule('psm:10s:20s'), /shorter than the PSM period/);
     assert.throws(() => parseSchedule('sleepy'), /expected psm/);
+  });
+
+  it('refuses a deadline that is not a finite number of milliseconds instead of never firing', () => {
+    const timer = new FleetTimer();
+    try {
+      assert.throws(() => timer.after(Infinity, () => undefined), /finite/);
+      assert.throws(() => timer.after(Number.NaN, () => undefined), /finite/);
+      assert.equal(timer.size, 0);
+    } finally {
+      timer.close();
+    }
   });
 });
 
@@ -132,6 +143,62 @@ describe('a fleet of 200 simulated devices (issue 4)', () => {
       const reads = await Promise.all(eids.map((_, i) => server.send(`edrx-${i}`, { kind: 'read', path: '/3443/0/1' })));
       assert.deepEqual(reads.map((r) => r.nodes[0]?.value), eids);
       assert.equal(fleet.stats.errors, 0, fleet.stats.lastErrors.join('; '));
+    } finally {
+      await fleet.stop();
+      server.close();
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+    }
+  });
+
+  it('always-on devices stay awake and send a Registration Update every updateEveryMs from the same port', { timeout: 20_000 }, async () => {
+    const eids = Array.from({ length: 3 }, (_, i) => eidWithCheckDigits(`89049032000000000000${String(i).padStart(10, '0')}`));
+    const pki = createTestPki({ eids });
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+    const server = new Lwm2mServer({ socket, coap: FAST_COAP, requestTimeoutMs: 3000 });
+    const updates = new Map<string, number>();
+    const ports = new Map<string, Set<number>>();
+    server.on('updated', (r: Registration) => updates.set(r.endpoint, (updates.get(r.endpoint) ?? 0) + 1));
+    const rebound: string[] = [];
+    const fleet = new Fleet({
+      server: { address: '127.0.0.1', port: socket.address().port },
+      devices: eids.map((eid, i) => ({ endpoint: `on-${i}`, eid, euicc: () => VirtualEuicc.fromPki(pki, eid) })),
+      schedule: alwaysOn(250),
+      // A NAT timeout shorter than the Update period: only a device that sleeps may lose its mapping.
+      natTimeoutMs: 100,
+      localAddress: '127.0.0.1',
+      coap: FAST_COAP,
+      onEvent: (e) => {
+        if (e.type === 'rebound') rebound.push(e.endpoint);
+      },
+    });
+    try {
+      fleet.start();
+      await fleet.whenRegistered(10_000);
+      const watch = setInterval(() => {
+        for (const d of fleet.devices()) {
+          const port = d.link.localPort;
+          if (port !== undefined) ports.set(d.endpoint, (ports.get(d.endpoint) ?? new Set()).add(port));
+        }
+      }, 20);
+      try {
+        await until(() => eids.every((_, i) => (updates.get(`on-${i}`) ?? 0) >= 3), 8000, `three Updates per device (${[...updates.values()].join(',')})`);
+      } finally {
+        clearInterval(watch);
+      }
+      assert.equal(fleet.stats.awake, eids.length, 'an always-on device is always reported awake');
+      assert.ok(fleet.devices().every((d) => d.awake));
+      assert.ok(fleet.stats.updates >= 3 * eids.length);
+      assert.equal(fleet.stats.rebinds, 0);
+      assert.deepEqual(rebound, [], 'no transport was dropped');
+      assert.deepEqual([...ports.values()].map((p) => p.size), eids.map(() => 1), 'every Update left from the port of the Register');
+      assert.equal(fleet.stats.errors, 0, fleet.stats.lastErrors.join('; '));
+      // One Update per period, not a burst: 250 ms apart makes about four per device in a second.
+      const elapsed = Date.now();
+      const before = [...updates.values()].reduce((a, b) => a + b, 0);
+      await new Promise((r) => setTimeout(r, 1000));
+      const during = [...updates.values()].reduce((a, b) => a + b, 0) - before;
+      assert.ok(during >= eids.length && during <= eids.length * 6, `${during} Updates in ${Date.now() - elapsed} ms`);
     } finally {
       await fleet.stop();
       server.close();

@@ -12,6 +12,7 @@ import { CURVES } from '../../src/crypto/curves.js';
 import { FileSigner } from '../../src/crypto/file-signer.js';
 import { TrustedCis, validateEuiccChain } from '../../src/crypto/pki.js';
 import { createTestPki, writeTestPki } from '../../src/sim/pki.js';
+import { createSmdpCertificates, SMDP_ROLE } from '../../src/sim/smdp/smdp-pki.js';
 
 const EIDS = [eidWithCheckDigits('890490321234512345123456789012'), eidWithCheckDigits('890490321234512345123456789013')];
 
@@ -56,6 +57,32 @@ describe('test PKI', () => {
       }
     });
   }
+
+  it('issues the SM-DP+ auth, pb and TLS certificates under the CI with their role, SM-DP+ OID and serverAuth', () => {
+    const pki = createTestPki({ eids: EIDS });
+    const certs = createSmdpCertificates({ ci: pki.ci, smdpOid: '2.999.10', tlsHosts: ['127.0.0.1', 'smdp.test'] });
+    const ci = parseCertificate(pki.ci.certificate, 'ci');
+    for (const [id, role] of [[certs.auth, SMDP_ROLE.auth], [certs.pb, SMDP_ROLE.pb], [certs.tls, SMDP_ROLE.tls]] as const) {
+      const parsed = parseCertificate(id.certificate, 'euicc');
+      assert.deepEqual(parsed.policies, [role]);
+      assert.equal(parsed.keyUsage, KEY_USAGE.digitalSignature);
+      assert.equal(parsed.basicConstraints, undefined);
+      assert.deepEqual(parsed.authorityKeyIdentifier, ci.subjectKeyIdentifier);
+      assert.deepEqual(parsed.subjectKeyIdentifier, id.subjectKeyIdentifier);
+      const x509 = new X509Certificate(id.certificate);
+      assert.equal(x509.verify(ci.publicKey), true);
+      assert.equal(x509.checkPrivateKey(id.privateKey), true);
+      assert.deepEqual(parsed.subject.map((a) => a.type), ['2.5.4.10', '2.5.4.3']);
+    }
+    for (const id of [certs.auth, certs.pb]) {
+      assert.match(new X509Certificate(id.certificate).subjectAltName ?? '', /2\.999\.10/);
+      assert.equal(new X509Certificate(id.certificate).keyUsage, undefined, 'no extKeyUsage on DPauth/DPpb');
+    }
+    const tls = new X509Certificate(certs.tls.certificate);
+    assert.equal(tls.checkIP('127.0.0.1'), '127.0.0.1');
+    assert.equal(tls.checkHost('smdp.test'), 'smdp.test');
+    assert.deepEqual(tls.keyUsage, ['1.3.6.1.5.5.7.3.1']);
+  });
 
   it('refuses EIDs that are not 32 digits or outside the requested EUM prefix', () => {
     assert.throws(() => createTestPki({ eids: ['1234'] }), InvalidArgumentError);
