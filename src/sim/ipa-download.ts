@@ -14,6 +14,7 @@ import {
   InitiateAuthenticationResponseEsipa,
 } from '../asn1/esipa.js';
 import type { ProfileDownloadTriggerRequest } from '../asn1/ipa-euicc-data.js';
+import type { CANCEL_SESSION_REASON } from '../asn1/rsp-download.js';
 import { type CtxParams1, type DeviceInfo, ServerSigned1, SmdpSigned2 } from '../asn1/rsp.js';
 import { decode, signedBytes } from '../asn1/schema.js';
 import { encodeTlv } from '../asn1/tlv.js';
@@ -21,7 +22,6 @@ import type { VirtualEuicc } from './euicc/euicc.js';
 import { authenticateServer, cancelSession, type Es10bTrust, getEuiccChallenge, loadBoundProfilePackage, prepareDownload } from './euicc/indirect-download.js';
 import { parseActivationCode } from './euicc/profile-download.js';
 import type { ProfileRecord } from './euicc/state.js';
-import type { CANCEL_SESSION_REASON } from './smdp/sgp22-download.js';
 
 export interface IndirectDownloadOptions {
   readonly euicc: VirtualEuicc;

@@ -15,10 +15,6 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, CertificatePolicies, id_ce_certificatePolicies } from '@peculiar/asn1-x509';
 import { bytesEqual, toHex } from '../../asn1/hex.js';
 import { type CtxParams1, EUICCInfo2, ProfileInstallationResult, ProfileInstallationResultData, ServerSigned1, SmdpSigned2, StoreMetadataRequest } from '../../asn1/rsp.js';
-import { decode, type Infer } from '../../asn1/schema.js';
-import { concat } from '../../asn1/tlv.js';
-import { spkiFromPoint, verifyEcdsa } from '../../crypto/ecdsa.js';
-import { rawPublicPoint } from '../../crypto/keys.js';
 import {
   AUTHENTICATE_ERROR_CODE,
   AuthenticateServerResponseBody,
@@ -29,12 +25,15 @@ import {
   EuiccSigned1,
   EuiccSigned2,
   PrepareDownloadResponseBody,
-  sessionKey,
   sig5f37,
   smdpSignInput,
-  unprotectSegment,
   wrap,
-} from '../smdp/sgp22-download.js';
+} from '../../asn1/rsp-download.js';
+import { decode, type Infer } from '../../asn1/schema.js';
+import { concat } from '../../asn1/tlv.js';
+import { spkiFromPoint, verifyEcdsa } from '../../crypto/ecdsa.js';
+import { rawPublicPoint } from '../../crypto/keys.js';
+import { sessionKey, unprotectSegment } from '../smdp/sgp22-download.js';
 import { SMDP_ROLE } from '../smdp/smdp-pki.js';
 import type { VirtualEuicc } from './euicc.js';
 import type { ProfileRecord } from './state.js';

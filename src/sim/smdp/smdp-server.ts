@@ -13,22 +13,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bytesEqual, toHex } from '../../asn1/hex.js';
 import { EUICCInfo1, ServerSigned1, SmdpSigned2, StoreMetadataRequest } from '../../asn1/rsp.js';
+import { AuthenticateServerResponseBody, BoundProfilePackageBody, CancelSessionResponseBody, EuiccSigned2, PrepareDownloadResponseBody, sig5f37, smdpSignInput } from '../../asn1/rsp-download.js';
 import { decode, RECEIVED } from '../../asn1/schema.js';
 import { encodeTlv, readSingle } from '../../asn1/tlv.js';
 import { signEcdsa, spkiFromPoint, verifyEcdsa } from '../../crypto/ecdsa.js';
 import { rawPublicPoint } from '../../crypto/keys.js';
 import type { TestIdentity } from '../pki.js';
-import {
-  AuthenticateServerResponseBody,
-  BoundProfilePackageBody,
-  CancelSessionResponseBody,
-  EuiccSigned2,
-  PrepareDownloadResponseBody,
-  protectSegment,
-  sessionKey,
-  sig5f37,
-  smdpSignInput,
-} from './sgp22-download.js';
+import { protectSegment, sessionKey } from './sgp22-download.js';
 import type { SmdpCertificates } from './smdp-pki.js';
 
 export interface SmdpProfile {
