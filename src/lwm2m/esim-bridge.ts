@@ -19,6 +19,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { hexPreview } from '../asn1/hex.js';
+import { systemClock } from '../scheduler/clock.js';
+import type { CancelTimer, Clock } from '../scheduler/ports.js';
 import { Code } from './coap/message.js';
 import { ContentFormat } from './content/formats.js';
 import type { Lwm2mNode } from './content/values.js';
@@ -46,6 +48,11 @@ export interface EsimBridgeOptions {
   readonly expectedEid?: (endpoint: string) => string | undefined;
   /** Error answers (4.xx/5.xx other than "not ready") before a message is given up (default 3). */
   readonly maxAttempts?: number;
+  /**
+   * Time for the freshness of reported State and the re-read sweep (default: the scheduler's systemClock);
+   * tests pass a ManualClock to move it.
+   */
+  readonly clock?: Clock;
 }
 
 interface Outgoing {
@@ -58,7 +65,7 @@ interface Device {
   endpoint: string | undefined;
   /** Last known /3443/0/0; undefined = unknown, read before writing. */
   state: number | undefined;
-  /** When a notification or Send last reported State (ms, Date.now); 0 = never. */
+  /** When a notification or Send last reported State (Clock ms); 0 = never. */
   stateReportedAt: number;
   /** NO_OUTGOING (shared, frozen) while empty: an idle device holds no array of its own (issue 5). */
   outbox: Outgoing[];
@@ -103,7 +110,8 @@ export class EsimBridge extends EventEmitter {
    * notification), one sweep for all of them re-reads State once the report is stale.
    */
   readonly #awaitingReady = new Set<string>();
-  #readySweep: NodeJS.Timeout | undefined;
+  #readySweep: CancelTimer | undefined;
+  readonly #clock: Clock;
   #closed = false;
   readonly #listeners: [string, Parameters<EventEmitter['on']>[1]][] = [];
 
@@ -114,6 +122,7 @@ export class EsimBridge extends EventEmitter {
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'esim-bridge' });
     this.#expectedEid = options.expectedEid ?? (() => undefined);
     this.#maxAttempts = options.maxAttempts ?? 3;
+    this.#clock = options.clock ?? systemClock;
     const on = <A extends unknown[]>(event: string, listener: (...args: A) => void): void => {
       this.#server.on(event, listener);
       this.#listeners.push([event, listener as Parameters<EventEmitter['on']>[1]]);
@@ -176,7 +185,7 @@ export class EsimBridge extends EventEmitter {
 
   close(): void {
     this.#closed = true;
-    if (this.#readySweep) clearInterval(this.#readySweep);
+    this.#readySweep?.();
     this.#readySweep = undefined;
     this.#awaitingReady.clear();
     for (const [event, listener] of this.#listeners) this.#server.removeListener(event, listener);
@@ -265,7 +274,7 @@ export class EsimBridge extends EventEmitter {
     if (n.path === PATH_STATE) {
       const device = this.#device(eid);
       this.#takeState(device, n.nodes);
-      device.stateReportedAt = Date.now();
+      device.stateReportedAt = this.#clock.now();
       this.#kick(eid);
     } else if (n.path === PATH_IPA_MESSAGE && n.payload.length > 0) {
       const value = n.nodes.find((x) => x.path === PATH_IPA_MESSAGE)?.value;
@@ -281,7 +290,7 @@ export class EsimBridge extends EventEmitter {
       else if (node.path === PATH_STATE && eid !== undefined) {
         const device = this.#device(eid);
         this.#takeState(device, [node]);
-        device.stateReportedAt = Date.now();
+        device.stateReportedAt = this.#clock.now();
         this.#kick(eid);
       }
     }
@@ -354,8 +363,15 @@ export class EsimBridge extends EventEmitter {
 
   #awaitReady(eid: string): void {
     this.#awaitingReady.add(eid);
-    this.#readySweep ??= setInterval(() => {
-      const now = Date.now();
+    if (this.#readySweep === undefined) this.#armReadySweep();
+  }
+
+  /** One sweep every FRESH_STATE_MS / 2 while some EID waits (a Clock timer, so a ManualClock drives it). */
+  #armReadySweep(): void {
+    this.#readySweep = this.#clock.setTimer(this.#clock.now() + FRESH_STATE_MS / 2, () => {
+      this.#readySweep = undefined;
+      if (this.#closed) return;
+      const now = this.#clock.now();
       for (const waiting of this.#awaitingReady) {
         const d = this.#devices.get(waiting);
         if (d !== undefined && d.state === 0) this.#awaitingReady.delete(waiting); // the notification came
@@ -364,12 +380,8 @@ export class EsimBridge extends EventEmitter {
           this.#kick(waiting); // stale: the next write reads State
         }
       }
-      if (this.#awaitingReady.size === 0) {
-        clearInterval(this.#readySweep);
-        this.#readySweep = undefined;
-      }
-    }, FRESH_STATE_MS / 2);
-    this.#readySweep.unref();
+      if (this.#awaitingReady.size > 0 && this.#readySweep === undefined) this.#armReadySweep();
+    });
   }
 
   /** Resolves true when the head of the outbox was settled (delivered or given up). */
@@ -380,7 +392,7 @@ export class EsimBridge extends EventEmitter {
       if (device.state !== 0) {
         // "Busy", reported by the device itself moments ago: its return to 0 comes as a notification (which
         // kicks the outbox again), so a Read now would only cost a round trip and return the same 1.
-        if (device.state !== undefined && Date.now() - device.stateReportedAt < FRESH_STATE_MS) {
+        if (device.state !== undefined && this.#clock.now() - device.stateReportedAt < FRESH_STATE_MS) {
           this.#awaitReady(eid);
           return false;
         }

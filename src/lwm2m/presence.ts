@@ -5,7 +5,7 @@
  * device is three numbers in shared columns. Events: 'awake' (endpoint), 'sleeping' (endpoint).
  */
 import { EventEmitter } from 'node:events';
-import type { Clock } from './clock.js';
+import type { TimeSource } from '../scheduler/ports.js';
 
 export interface PresenceState {
   readonly awake: boolean;
@@ -110,7 +110,7 @@ class TimeTable {
 }
 
 export class Presence extends EventEmitter implements PresenceView {
-  readonly #clock: Clock;
+  readonly #clock: TimeSource;
   readonly #awakeTimeOf: (endpoint: string) => number;
   readonly #times = new TimeTable();
   /** Endpoints currently awake, ordered lazily: checked at each tick. */
@@ -119,7 +119,7 @@ export class Presence extends EventEmitter implements PresenceView {
   #timerAt = Infinity;
   #lastTick = -Infinity;
 
-  constructor(clock: Clock, awakeTimeOf: (endpoint: string) => number = () => DEFAULT_AWAKE_TIME_MS) {
+  constructor(clock: TimeSource, awakeTimeOf: (endpoint: string) => number = () => DEFAULT_AWAKE_TIME_MS) {
     super();
     this.#clock = clock;
     this.#awakeTimeOf = awakeTimeOf;

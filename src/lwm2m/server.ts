@@ -12,7 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock } from '../scheduler/clock.js';
+import type { TimeSource } from '../scheduler/ports.js';
 import { CoapEndpoint, type CoapResponse, type EndpointOptions, type InboundRequest, type Notification, type OutboundRequest, type OutboundResponse } from './coap/endpoint.js';
 import { Code, codeString, getUintOption, isSuccess, Opt, uintOption, type CoapOption } from './coap/message.js';
 import { peerKey, type DatagramSocket, type DtlsPeerInfo, type Peer } from './coap/socket.js';
@@ -41,7 +42,8 @@ export type RouteHandler = (request: RouteRequest) => OutboundResponse | Promise
 export interface Lwm2mServerOptions {
   readonly socket: DatagramSocket;
   readonly logger?: Logger;
-  readonly clock?: Clock;
+  /** Time for lifetimes, awake windows and transfer expiry (default: the scheduler's systemClock). */
+  readonly clock?: TimeSource;
   readonly objects?: ObjectRegistry;
   readonly registrationStore?: RegistrationStore;
   /** Synchronous check at Register: may this DTLS identity (undefined over plain CoAP) use this endpoint name? */
@@ -70,7 +72,7 @@ const MAX_SHARED_OBSERVE_REQUESTS = 256;
 export class Lwm2mServer extends EventEmitter {
   readonly objects: ObjectRegistry;
   readonly #log: Logger;
-  readonly #clock: Clock;
+  readonly #clock: TimeSource;
   readonly #store: RegistrationStore;
   readonly #presence: Presence;
   readonly #queue: DownlinkQueue;

@@ -15,6 +15,9 @@ export interface Clock {
   setTimer(at: number, fn: () => void): CancelTimer;
 }
 
+/** What a module that only reads time needs of a Clock (lifetimes, awake windows, transfer expiry). */
+export type TimeSource = Pick<Clock, 'now'>;
+
 /** 'awake': the device's window opened (or was extended) and closes at `windowClosesAt` (Clock ms). */
 export interface AwakeEvent {
   readonly eid: string;

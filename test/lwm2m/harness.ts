@@ -4,6 +4,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { EventEmitter } from 'node:events';
+import { ManualClock } from '../../src/scheduler/clock.js';
 import { Lwm2mServer, type Lwm2mServerOptions } from '../../src/lwm2m/server.js';
 import { Lwm2mClient, type Lwm2mClientOptions } from '../../src/sim/lwm2m-client.js';
 
@@ -67,13 +68,9 @@ export async function until(condition: () => boolean, ms = 3000, what = 'conditi
   }
 }
 
-/** A Clock tests can move. */
-export class TestClock {
-  #now = 1_700_000_000_000;
-  now(): number {
-    return this.#now;
-  }
-  advance(ms: number): void {
-    this.#now += ms;
+/** The scheduler's ManualClock, started at a realistic epoch instant (the LwM2M layer has no clock of its own). */
+export class TestClock extends ManualClock {
+  constructor(start = 1_700_000_000_000) {
+    super(start);
   }
 }

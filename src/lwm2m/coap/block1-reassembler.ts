@@ -3,7 +3,7 @@
  * never by token: libcoap changes the token on every block. Bounded: a cap on concurrent transfers, on
  * the body size (4.13 with Size1), and a lifetime after which an abandoned transfer is dropped.
  */
-import type { Clock } from '../clock.js';
+import type { TimeSource } from '../../scheduler/ports.js';
 import { blockSize, Code, decodeBlock, encodeBlock, getOption, getUintOption, Opt, uintOption, type CoapMessage, type CoapOption } from './message.js';
 
 export interface ReassemblyLimits {
@@ -34,12 +34,12 @@ interface Transfer {
 export class BlockReassembler {
   readonly maxBodySize: number;
   readonly #limits: ReassemblyLimits;
-  readonly #clock: Clock;
+  readonly #clock: TimeSource;
   readonly #transfers = new Map<string, Transfer>();
   readonly #perPeer = new Map<string, number>();
   #totalBytes = 0;
 
-  constructor(limits: Partial<ReassemblyLimits>, clock: Clock) {
+  constructor(limits: Partial<ReassemblyLimits>, clock: TimeSource) {
     this.#limits = {
       maxBodySize: limits.maxBodySize ?? 65_536 + 1024,
       maxTransfers: limits.maxTransfers ?? 1000,

@@ -13,7 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock } from '../../scheduler/clock.js';
+import type { TimeSource } from '../../scheduler/ports.js';
 import { RequestCancelledError, RequestTimeoutError } from '../errors.js';
 import { BlockReassembler, type ReassemblyLimits } from './block1-reassembler.js';
 import { followBlock2, sendBlock1 } from './blockwise-sender.js';
@@ -74,7 +75,7 @@ export interface Notification {
 export interface EndpointOptions {
   readonly handler: RequestHandler;
   readonly logger?: Logger;
-  readonly clock?: Clock;
+  readonly clock?: TimeSource;
   /** RFC 7252 ACK_TIMEOUT in ms (default 2000). */
   readonly ackTimeoutMs?: number;
   /** RFC 7252 MAX_RETRANSMIT (default 4). */
@@ -143,7 +144,7 @@ export class CoapEndpoint extends EventEmitter {
   readonly #socket: DatagramSocket;
   readonly #handler: RequestHandler;
   readonly #log: Logger;
-  readonly #clock: Clock;
+  readonly #clock: TimeSource;
   readonly #ackTimeoutMs: number;
   readonly #maxRetransmit: number;
   readonly #exchangeTimeoutMs: number;
