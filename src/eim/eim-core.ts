@@ -20,7 +20,7 @@ import type { EuiccRecord, EuiccSummary, Json, NotificationRecord, OperationReco
 import type { Store } from '../store/store.js';
 import type { CoreContext } from './context.js';
 import { EuiccKeys } from './euicc-keys.js';
-import { type EimEvent, type EventSink, recordEvent } from './events.js';
+import { commitWithEvent, type EventSink, operationChanged } from './events.js';
 import type { EimIdentity } from './identity.js';
 import { failOperation, issueOperation, type IssuedPackage, reissueOperation } from './issue.js';
 import { notificationBytes } from './notifications.js';
@@ -171,12 +171,10 @@ export class EimCore {
       ...(options.notBefore !== undefined ? { notBefore: options.notBefore } : {}),
       ...(options.expiresAt !== undefined ? { expiresAt: options.expiresAt } : {}),
     };
-    const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'queued', at: now };
     try {
-      await store.commit((tx) => {
+      await commitWithEvent(this.#ctx, operationChanged(op, 'queued', now), (tx) => {
         tx.insertOperation(op);
         tx.appendAudit({ at: now, actor: options.actor ?? 'eim', action: 'operation-submitted', eid, operationId: op.id, outcome: 'ok', detail: { kind: req.kind } });
-        recordEvent(tx, event);
       });
     } catch (e) {
       // Two identical requests racing on one idempotency key: the first one wins, the second returns it.
@@ -186,7 +184,6 @@ export class EimCore {
       }
       throw e;
     }
-    this.#ctx.emit(event);
     return op;
   }
 
@@ -197,12 +194,9 @@ export class EimCore {
     if (op === undefined) throw new NotFoundError(`operation ${operationId} does not exist`);
     if (op.state !== 'queued') throw new ConflictError(`operation ${operationId} is ${op.state}; only queued operations can be cancelled`);
     const now = this.#ctx.now();
-    const event: EimEvent = { type: 'operation.changed', operationId, eid: op.eid, kind: op.kind, state: 'cancelled', at: now };
-    await store.commit((tx) => {
+    await commitWithEvent(this.#ctx, operationChanged(op, 'cancelled', now), (tx) => {
       tx.updateOperation(operationId, { state: 'cancelled', completedAt: now, updatedAt: now }, { expectedState: 'queued' });
-      recordEvent(tx, event);
     });
-    this.#ctx.emit(event);
     return { ...op, state: 'cancelled', completedAt: now, updatedAt: now };
   }
 
@@ -227,12 +221,9 @@ export class EimCore {
       // Enough to skip a few expired operations at the head; the rest wait for the next call.
       let queued = await store.nextOperations(eid, { now, limit: 8 });
       for (const op of queued.filter((o) => o.expiresAt !== undefined && o.expiresAt <= now)) {
-        const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'expired', at: now };
-        await store.commit((tx) => {
+        await commitWithEvent(this.#ctx, operationChanged(op, 'expired', now), (tx) => {
           tx.updateOperation(op.id, { state: 'expired', completedAt: now, updatedAt: now }, { expectedState: 'queued' });
-          recordEvent(tx, event);
         });
-        this.#ctx.emit(event);
       }
       queued = queued.filter((o) => o.expiresAt === undefined || o.expiresAt > now);
       const internal = await this.#internalWork(euicc, queued);
@@ -258,19 +249,22 @@ export class EimCore {
   /** A GetEimPackageRequest said the eUICC's state changed without us (fallback, reset...): re-read it next. */
   async reportStateChange(eid: string, cause: string): Promise<void> {
     const now = this.#ctx.now();
-    const event: EimEvent = { type: 'euicc.resync-requested', eid, cause, at: now };
-    await this.#ctx.store.commit((tx) => {
+    await commitWithEvent(this.#ctx, { type: 'euicc.resync-requested', eid, cause, at: now }, (tx) => {
       tx.patchEuicc(eid, { resync: { cause, since: now }, lastContactAt: now, updatedAt: now });
       tx.appendAudit({ at: now, actor: `device:${eid}`, action: 'state-change-reported', eid, outcome: 'ok', detail: { cause } });
-      recordEvent(tx, event);
     });
-    this.#ctx.emit(event);
   }
 
   applyEuiccPackageResult(eid: string, result: EuiccPackageResult): Promise<Applied> {
     return this.#serial(eid, () => applyEuiccPackageResult(this.#ctx, eid, result));
   }
 
+  /**
+   * Stores a pending notification (once per seqNumber) and returns it as stored: `verified` when its signature
+   * was checked with the validated eUICC key, absent when it was stored unverified (no eUICC key known yet).
+   * Throws ResultRejectedError when it is refused (a known key and a signature that does not verify, an unknown
+   * eUICC).
+   */
   applyNotification(eid: string, n: Received<PendingNotification>, payload: Uint8Array): Promise<NotificationRecord> {
     return this.#serial(eid, () => applyNotification(this.#ctx, eid, n, payload));
   }

@@ -8,7 +8,7 @@ import { toHex } from '../asn1/hex.js';
 import { ConflictError } from '../store/errors.js';
 import type { OperationRecord } from '../store/records.js';
 import type { CoreContext } from './context.js';
-import { type EimEvent, recordEvent } from './events.js';
+import { commitWithEvent, operationChanged } from './events.js';
 import { buildEuiccPackageRequest, buildUnsignedPackage, MAX_COUNTER_VALUE } from './package-builder.js';
 import { type OperationRequest, packageContent, parseOperationRequest } from './operation-request.js';
 
@@ -55,10 +55,9 @@ export async function issueOperation(ctx: CoreContext, op: OperationRecord): Pro
     } else {
       der = buildUnsignedPackage(content, eimTransactionId);
     }
-    const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state: 'sent', at: now };
     try {
-      await ctx.store.commit((tx) => {
-        recordEvent(tx, event);
+      // commitWithEvent records the event first, then these writes in this order, in one commit.
+      await commitWithEvent(ctx, operationChanged(op, 'sent', now), (tx) => {
         if (counterValue !== undefined) tx.setCounterValue(ctx.identity.eimId, op.eid, counterValue, { expected });
         tx.updateOperation(
           op.id,
@@ -84,7 +83,6 @@ export async function issueOperation(ctx: CoreContext, op: OperationRecord): Pro
       }
       throw e;
     }
-    ctx.emit(event);
     return { operationId: op.id, type: packageTypeOf(der), der, attempt: op.attempts + 1 };
   }
 }
@@ -103,11 +101,8 @@ export async function reissueOperation(ctx: CoreContext, op: OperationRecord): P
 
 export async function failOperation(ctx: CoreContext, op: OperationRecord, errorCode: string, errorMessage: string, resync = false): Promise<void> {
   const now = ctx.now();
-  const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state: 'failed', errorCode, at: now };
-  await ctx.store.commit((tx) => {
+  await commitWithEvent(ctx, operationChanged(op, 'failed', now, errorCode), (tx) => {
     tx.updateOperation(op.id, { state: 'failed', errorCode, errorMessage, completedAt: now, updatedAt: now }, { expectedState: ['queued', 'sent'] });
     if (resync) tx.patchEuicc(op.eid, { resync: { cause: errorCode, since: now }, updatedAt: now });
-    recordEvent(tx, event);
   });
-  ctx.emit(event);
 }

@@ -16,7 +16,7 @@ import { ConflictError } from '../store/errors.js';
 import type { Changes } from '../store/store.js';
 import type { Json, NotificationRecord, OperationRecord, ProfileRecord } from '../store/records.js';
 import type { CoreContext } from './context.js';
-import { type EimEvent, recordEvent } from './events.js';
+import { commitWithEvent, type EimEvent, operationChanged } from './events.js';
 import { ResultRejectedError, type RejectReason } from './errors.js';
 import { applyResultData, type InventoryChanges } from './inventory.js';
 import { requestOf } from './issue.js';
@@ -27,13 +27,10 @@ import type { KeyObject } from 'node:crypto';
 /** Records a refusal in the audit log and reports it as a typed error. */
 async function reject(ctx: CoreContext, eid: string, reason: RejectReason, message: string, operationId?: string): Promise<never> {
   const at = ctx.now();
-  const event: EimEvent = { type: 'result.rejected', eid, reason, at };
-  await ctx.store.commit((tx) => {
+  await commitWithEvent(ctx, { type: 'result.rejected', eid, reason, at }, (tx) => {
     tx.appendAudit({ at, actor: `device:${eid}`, action: 'result-rejected', eid, outcome: 'rejected', reason, ...(operationId !== undefined ? { operationId } : {}), detail: { message } });
-    recordEvent(tx, event);
   });
   ctx.logger.warn({ eid, reason, operationId }, `result rejected: ${message}`);
-  ctx.emit(event);
   throw new ResultRejectedError(reason, message);
 }
 
@@ -87,15 +84,11 @@ function complete(tx: Changes, op: OperationRecord, state: 'done' | 'failed', no
 /** Commits the completion; a concurrent or earlier application of the same result is reported as a duplicate. */
 async function commitCompletion(ctx: CoreContext, op: OperationRecord, build: (tx: Changes) => void, event: EimEvent): Promise<void> {
   try {
-    await ctx.store.commit((tx) => {
-      build(tx);
-      recordEvent(tx, event);
-    });
+    await commitWithEvent(ctx, event, build);
   } catch (e) {
     if (e instanceof ConflictError) await reject(ctx, op.eid, 'already-applied', `operation ${op.id} already has its result`, op.id);
     throw e;
   }
-  ctx.emit(event);
 }
 
 /** Verifies and applies an EuiccPackageResult (BF51). Returns the operation's new state. */
@@ -134,11 +127,12 @@ export async function applyEuiccPackageResult(ctx: CoreContext, eid: string, res
       complete(tx, op, 'failed', now, resultJson, code, resync ? 'the eUICC had already seen this package; inventory re-synchronisation requested' : undefined);
       tx.patchEuicc(eid, { lastContactAt: now, updatedAt: now, ...(resync ? { resync: { cause: 'unknownOutcome', since: now } } : {}) });
       tx.appendAudit({ at: now, actor: `device:${eid}`, action: 'result-accepted', eid, operationId: op.id, outcome: 'ok', detail: { errorCode: code } });
-    }, { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'failed', errorCode: code, at: now });
+    }, operationChanged(op, 'failed', now, code));
     return { operationId: op.id, state: 'failed', errorCode: code };
   }
   const profiles = await ctx.store.listProfiles(eid);
   const { outcome, changes } = applyResultData({ eid, now, operationId: op.id, request: requestOf(op), profiles, ourEimId: ctx.identity.eimId }, verified.data.euiccResult);
+  const payload = EuiccPackageResultCodec.encode(result);
   await commitCompletion(ctx, op, (tx) => {
     complete(tx, op, outcome.state, now, outcome.result, outcome.errorCode);
     applyInventory(tx, ctx, eid, changes, now);
@@ -147,14 +141,15 @@ export async function applyEuiccPackageResult(ctx: CoreContext, eid: string, res
       eid,
       seqNumber: verified.data.seqNumber,
       kind: 'package-result',
-      payload: EuiccPackageResultCodec.encode(result),
+      payload,
       receivedAt: now,
       forwardState: 'not-required',
       forwardAttempts: 0,
       ackState: 'pending',
+      verified: true,
     });
     tx.appendAudit({ at: now, actor: `device:${eid}`, action: 'result-accepted', eid, operationId: op.id, outcome: 'ok', detail: { state: outcome.state, ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}) } });
-  }, { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: outcome.state, ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}), at: now });
+  }, operationChanged(op, outcome.state, now, outcome.errorCode));
   return { operationId: op.id, state: outcome.state, ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}) };
 }
 
@@ -186,7 +181,8 @@ function alreadyKnown(facts: NotificationFacts, current: ProfileRecord | undefin
 
 /**
  * Stores a pending notification once (by seqNumber), verifies it when the eUICC key is known, and applies the
- * profile change it reports when verified. Duplicates are acknowledged again and change nothing.
+ * profile change it reports when verified. Duplicates are acknowledged again and change nothing. Returns the
+ * stored notification, whose `verified` is the core's verdict (for a duplicate, the copy already stored).
  */
 export async function applyNotification(ctx: CoreContext, eid: string, n: Received<PendingNotification>, payload: Uint8Array): Promise<NotificationRecord> {
   const facts = notificationFacts(n);
@@ -208,12 +204,11 @@ export async function applyNotification(ctx: CoreContext, eid: string, n: Receiv
     }
     if (!verified) return reject(ctx, eid, 'bad-signature', `notification ${facts.seqNumber} does not verify with the eUICC key`);
   }
-  const record = notificationRecord(eid, facts, payload, now);
+  const record: NotificationRecord = { ...notificationRecord(eid, facts, payload, now), ...(verified ? { verified } : {}) };
   const current = verified && facts.iccid !== undefined ? (await ctx.store.listProfiles(eid)).find((p) => p.iccid === facts.iccid) : undefined;
   const event: EimEvent = { type: 'notification.received', eid, seqNumber: facts.seqNumber, kind: facts.kind, ...(facts.iccid ? { iccid: facts.iccid } : {}), at: now };
-  await ctx.store.commit((tx) => {
+  await commitWithEvent(ctx, event, (tx) => {
     tx.insertNotification(record);
-    recordEvent(tx, event);
     if (verified && facts.iccid !== undefined && facts.kind !== 'other' && facts.kind !== 'package-result' && !alreadyKnown(facts, current)) {
       const iccid = facts.iccid;
       const base = current ?? { eid, iccid, state: 'unknown' as const, fallbackAttribute: false, policyRules: [], updatedAt: now };
@@ -224,7 +219,6 @@ export async function applyNotification(ctx: CoreContext, eid: string, n: Receiv
     }
     tx.appendAudit({ at: now, actor: `device:${eid}`, action: 'notification-received', eid, outcome: 'ok', detail: { seqNumber: facts.seqNumber, kind: facts.kind, verified } });
   });
-  ctx.emit(event);
   return record;
 }
 
@@ -236,7 +230,7 @@ export async function applyEuiccData(ctx: CoreContext, eid: string, response: Ip
   if ('ipaEuiccDataResponseError' in response) {
     if (op === undefined) return reject(ctx, eid, 'unknown-operation', 'data request error for no operation of ours');
     const code = String(response.ipaEuiccDataResponseError.ipaEuiccDataErrorCode);
-    await commitCompletion(ctx, op, (tx) => complete(tx, op, 'failed', now, undefined, code), { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'failed', errorCode: code, at: now });
+    await commitCompletion(ctx, op, (tx) => complete(tx, op, 'failed', now, undefined, code), operationChanged(op, 'failed', now, code));
     return { operationId: op.id, state: 'failed', errorCode: code };
   }
   const data = response.ipaEuiccData;
@@ -262,7 +256,7 @@ export async function applyEuiccData(ctx: CoreContext, eid: string, response: Ip
     await commitCompletion(ctx, op, (tx) => {
       complete(tx, op, 'done', now, resultJson);
       tx.patchEuicc(eid, patch);
-    }, { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'done', at: now });
+    }, operationChanged(op, 'done', now));
   } else {
     await ctx.store.commit((tx) => tx.patchEuicc(eid, patch));
   }
@@ -286,7 +280,7 @@ export async function applyDownloadResult(ctx: CoreContext, eid: string, r: Prof
   const resultJson = TriggerResultCodec.toJson(r) as Json;
   if ('profileDownloadError' in data) {
     const code = String(data.profileDownloadError.profileDownloadErrorReason);
-    await commitCompletion(ctx, op, (tx) => complete(tx, op, 'failed', now, resultJson, code), { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: 'failed', errorCode: code, at: now });
+    await commitCompletion(ctx, op, (tx) => complete(tx, op, 'failed', now, resultJson, code), operationChanged(op, 'failed', now, code));
     return { operationId: op.id, state: 'failed', errorCode: code };
   }
   const pir = { profileInstallationResult: data.profileInstallationResult } as Received<PendingNotification>;
@@ -295,17 +289,18 @@ export async function applyDownloadResult(ctx: CoreContext, eid: string, r: Prof
   const facts = notificationFacts(pir);
   const failed = facts.installError !== undefined;
   const errorCode = failed ? String(facts.installError!.errorReason) : undefined;
+  const payload = TriggerResultCodec.encode(r);
   await commitCompletion(ctx, op, (tx) => {
     complete(tx, op, failed ? 'failed' : 'done', now, resultJson, errorCode, failed ? `bppCommandId ${String(facts.installError!.bppCommandId)}` : undefined);
     // Direct download: the IPA already sent this PIR to the SM-DP+ itself; keep it for acknowledgement only.
-    tx.insertNotification({ ...notificationRecord(eid, facts, TriggerResultCodec.encode(r), now), forwardState: 'not-required' });
+    tx.insertNotification({ ...notificationRecord(eid, facts, payload, now), forwardState: 'not-required', verified: true });
     if (!failed && facts.iccid !== undefined) {
       tx.putProfile({ eid, iccid: facts.iccid, ...(facts.aid ? { aid: facts.aid } : {}), state: 'disabled', fallbackAttribute: false, policyRules: [], updatedAt: now });
       tx.addProfileHistory({ eid, iccid: facts.iccid, at: now, change: 'installed', operationId: op.id });
     }
     tx.patchEuicc(eid, { lastContactAt: now, updatedAt: now });
     tx.appendAudit({ at: now, actor: `device:${eid}`, action: 'result-accepted', eid, operationId: op.id, outcome: 'ok', detail: { download: failed ? 'failed' : 'installed' } });
-  }, { type: 'operation.changed', operationId: op.id, eid, kind: op.kind, state: failed ? 'failed' : 'done', ...(errorCode ? { errorCode } : {}), at: now });
+  }, operationChanged(op, failed ? 'failed' : 'done', now, errorCode));
   return { operationId: op.id, state: failed ? 'failed' : 'done', ...(errorCode ? { errorCode } : {}) };
 }
 
@@ -325,10 +320,8 @@ export interface DownloadCompletion {
 export async function completeDownload(ctx: CoreContext, op: OperationRecord, outcome: DownloadCompletion): Promise<boolean> {
   if (op.state !== 'sent') return false;
   const now = ctx.now();
-  const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state: outcome.state, ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}), at: now };
   try {
-    await ctx.store.commit((tx) => {
-      recordEvent(tx, event);
+    await commitWithEvent(ctx, operationChanged(op, outcome.state, now, outcome.errorCode), (tx) => {
       complete(tx, op, outcome.state, now, outcome.result, outcome.errorCode, outcome.errorMessage);
       tx.appendAudit({
         at: now,
@@ -344,6 +337,5 @@ export async function completeDownload(ctx: CoreContext, op: OperationRecord, ou
     if (e instanceof ConflictError) return false;
     throw e;
   }
-  ctx.emit(event);
   return true;
 }

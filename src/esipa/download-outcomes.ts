@@ -2,17 +2,17 @@
  * How an indirect download ends for the eIM (SGP.32 v1.2 §3.2.3.2): the download operation is failed with
  * the spec's reason at the first relay failure (ESipa error arm, SM-DP+ status, eUICC cancel reason), or
  * completed from the ProfileInstallationResult the core stored (done with ICCID/AID, or failed with
- * errorReason and bppCommandId). The core ends the operation (EimCore.completeDownload: one commit with its
- * audit line and operation.changed event); relay steps are audited here.
+ * errorReason and bppCommandId). The core records whether it stored that PIR verified (NotificationRecord.verified)
+ * and ends the operation (EimCore.completeDownload: one commit with its audit line and operation.changed event);
+ * relay steps are audited here.
  */
-import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import { bytesEqual, toHex } from '../asn1/hex.js';
 import type { PendingNotification } from '../asn1/rsp.js';
 import type { Received } from '../asn1/schema.js';
 import type { EimCore } from '../eim/eim-core.js';
 import type { DownloadCompletion } from '../eim/results.js';
-import { notificationBytes, notificationFacts, verifyNotification } from '../eim/notifications.js';
+import { notificationBytes, notificationFacts } from '../eim/notifications.js';
 import type { Json, OperationRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { pendingNotificationOf } from './download-notification-forwarder.js';
@@ -64,20 +64,24 @@ export class DownloadOutcomes {
     await this.#store.commit((tx) => tx.appendAudit({ at: now, actor: 'eim', action, eid: op.eid, operationId: op.id, outcome: 'ok', detail }));
   }
 
-  /** Ends the operation from the PIR the core stored (verified with the eUICC key when it knows it). */
+  /**
+   * Ends the operation from the PIR the core stored, on the core's stored verdict: only a PIR it verified with
+   * the validated eUICC key ends it; one it refused or stored unverified (no eUICC key known) leaves the
+   * operation to its timeout.
+   */
   async completeFromPir(s: DownloadSession, n: Received<PendingNotification>): Promise<void> {
     const facts = notificationFacts(n);
     const bytes = notificationBytes(n);
-    const stored = await this.#store.getNotification(s.eid, facts.seqNumber);
-    const sameBytes = stored !== undefined && (bytesEqual(stored.payload, bytes) || bytesEqual(pendingNotificationOf(stored.payload) ?? new Uint8Array(), bytes));
+    const record = await this.#store.getNotification(s.eid, facts.seqNumber);
+    const stored = record?.payload;
+    // The stored copy must be this PIR (as received, or inside the ProfileDownloadTriggerResult of a direct download).
+    const sameBytes = stored !== undefined && (bytesEqual(stored, bytes) || bytesEqual(pendingNotificationOf(stored) ?? new Uint8Array(), bytes));
     if (!sameBytes) {
       this.#log.warn({ eid: s.eid, seqNumber: facts.seqNumber }, 'ProfileInstallationResult not stored (refused): the operation is left to its timeout');
       return;
     }
-    // The core stores a notification unverified when it has no eUICC key; an operation only ends on a verified PIR.
-    const euicc = await this.#store.getEuiccSummary(s.eid);
-    if (euicc?.euiccCertificate === undefined || !verifiedWith(euicc.euiccCertificate, n)) {
-      this.#log.warn({ eid: s.eid, seqNumber: facts.seqNumber }, 'ProfileInstallationResult not verifiable with a known eUICC key: the operation is left to its timeout');
+    if (record?.verified !== true) {
+      this.#log.warn({ eid: s.eid, seqNumber: facts.seqNumber }, 'ProfileInstallationResult stored unverified (no validated eUICC key): the operation is left to its timeout');
       return;
     }
     this.#sessions.end(s);
@@ -94,14 +98,5 @@ export class DownloadOutcomes {
       return;
     }
     await this.finish(op, { state: 'done', result: { iccid: facts.iccid ?? null, aid: facts.aid ?? null, seqNumber: facts.seqNumber, transactionId: toHex(s.transactionId).toUpperCase() } });
-  }
-}
-
-/** The PIR's signature checked with the key of the stored eUICC certificate (its chain was validated when stored). */
-function verifiedWith(euiccCertificate: Uint8Array, n: PendingNotification): boolean {
-  try {
-    return verifyNotification(n, new X509Certificate(euiccCertificate).publicKey);
-  } catch {
-    return false;
   }
 }

@@ -136,6 +136,12 @@ export interface NotificationRecord {
   forwardAttempts: number;
   nextForwardAt?: number;
   ackState: AckState;
+  /**
+   * True when the eIM checked the stored bytes' eUICC signature with the validated eUICC key; absent when it
+   * stored them unverified (no eUICC key known yet). Only a verified notification changes the inventory or ends
+   * an operation.
+   */
+  verified?: boolean;
 }
 
 export type AuditOutcome = 'ok' | 'rejected' | 'error';

@@ -10,6 +10,7 @@ import { sql as initial } from './migrations/0001-initial.js';
 import { sql as api } from './migrations/0002-api.js';
 import { sql as campaigns } from './migrations/0003-campaigns.js';
 import { sql as hotPath } from './migrations/0004-hot-path.js';
+import { sql as notificationVerified } from './migrations/0005-notification-verified.js';
 
 export interface Migration {
   /** 1, 2, 3… with no gaps. */
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'api', up: api },
   { version: 3, name: 'campaigns', up: campaigns },
   { version: 4, name: 'hot-path', up: hotPath },
+  { version: 5, name: 'notification-verified', up: notificationVerified },
 ];
 
 export interface AppliedMigration {

@@ -170,6 +170,7 @@ export const notificationCodec = codec<NotificationRecord>('notifications', [
   ['forwardAttempts', 'forward_attempts', 'int'],
   ['nextForwardAt', 'next_forward_at', 'int'],
   ['ackState', 'ack_state', 'text'],
+  ['verified', 'verified', 'bool'],
 ]);
 
 export const auditCodec = codec<AuditEntry>('audit', [
