@@ -119,13 +119,11 @@ export const CANCEL_SESSION_REASON = { endUserRejection: 0, postponed: 1, timeou
 
 /**
  * `EuiccCancelSessionSigned ::= SEQUENCE { transactionId TransactionId, smdpOid OBJECT IDENTIFIER, reason
- * CancelSessionReason }` (30), signed by the eUICC (received bytes kept).
- * NOTE: the module is AUTOMATIC TAGS and no component carries a tag, so the standard wire form is
- * `80 txId, 81 oid, 82 reason`; this codec keeps the form the simulator and the eIM's cancel-reason reader
- * (src/esipa/download-es9plus-relay.ts) agree on today, `80 txId, 06 oid, 81 reason`. Fix both together.
+ * CancelSessionReason }` (30), signed by the eUICC (received bytes kept). The module is AUTOMATIC TAGS and no
+ * component carries a tag of its own, so every one is numbered: `80 txId, 81 oid, 82 reason`.
  */
 export const EuiccCancelSessionSigned = signedPart(
-  sequence('EuiccCancelSessionSigned', 0x30, { transactionId: transactionId(0x80), smdpOid: objectIdentifier(), reason: namedInteger(CANCEL_SESSION_REASON, 0x81) }),
+  sequence('EuiccCancelSessionSigned', 0x30, { transactionId: transactionId(0x80), smdpOid: objectIdentifier(0x81), reason: namedInteger(CANCEL_SESSION_REASON, 0x82) }),
 );
 export type EuiccCancelSessionSigned = Infer<typeof EuiccCancelSessionSigned>;
 

@@ -166,3 +166,15 @@ export function parseCertificate(der: Uint8Array, which: 'ci' | 'eum' | 'euicc')
 export function attributeValue(attributes: readonly NameAttribute[], type: string): string | undefined {
   return attributes.find((a) => a.type === type)?.value;
 }
+
+/**
+ * The registeredID of a certificate's subjectAltName (where an SM-DP+ certificate carries its SM-DP+ OID, the
+ * one an activation code may name), or undefined when it has none or the bytes are no certificate.
+ */
+export function registeredIdOf(der: Uint8Array): string | undefined {
+  try {
+    return /Registered ID:([0-9.]+)/.exec(new X509Certificate(der).subjectAltName ?? '')?.[1];
+  } catch {
+    return undefined;
+  }
+}

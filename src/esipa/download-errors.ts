@@ -1,9 +1,12 @@
 /**
  * SM-DP+ answers mapped to the ESipa error arms (SGP.22 v2.5 §5.6 subject/reason codes of ES9+,
  * SGP.32 v1.2 §6.3.2 error INTEGERs). Anything unlisted, and every transport failure, becomes
- * undefinedError; the operation keeps the SM-DP+ codes in its errorMessage.
+ * undefinedError; the operation keeps the SM-DP+ codes in its errorMessage. Also the eUICC's own reason when
+ * it cancels a download session (ES10b CancelSession, SGP.22 v2.5 §5.7), which becomes the operation's errorCode.
  */
 import type { AuthenticateClientErrorEsipa, CancelSessionErrorEsipa, GetBoundProfilePackageErrorEsipa, InitiateAuthenticationErrorEsipa } from '../asn1/esipa.js';
+import { CANCEL_SESSION_REASON } from '../asn1/rsp-download.js';
+import { childrenOf, readSingle } from '../asn1/tlv.js';
 import type { Es9Outcome } from './es9plus-client.js';
 
 type Codes<T> = Readonly<Record<string, keyof T>>;
@@ -59,4 +62,25 @@ export const cancelSessionError = (o: Exclude<Es9Outcome, { kind: 'ok' }>) => lo
 export function describeEs9Failure(fn: string, o: Exclude<Es9Outcome, { kind: 'ok' }>): string {
   if (o.kind === 'transport') return `ES9+ ${fn}: SM-DP+ unreachable or no valid answer (${o.message})`;
   return `ES9+ ${fn}: SM-DP+ refused with ${o.subjectCode}/${o.reasonCode}${o.message !== undefined ? ` (${o.message})` : ''}`;
+}
+
+const CANCEL_REASON_NAMES = new Map<number, string>(Object.entries(CANCEL_SESSION_REASON).map(([name, value]) => [value, name]));
+
+/**
+ * The eUICC's reason in a CancelSessionResponse: BF41 A0 { 30 { 80 txId, 81 oid, 82 reason }, 5F37 } as the
+ * AUTOMATIC TAGS module has it. Read leniently: a card that leaves the OID untagged (80 txId, 06 oid, 81 reason)
+ * is understood too. The bytes are relayed to the SM-DP+ unchanged either way.
+ */
+export function cancelReasonOf(bytes: Uint8Array): string {
+  try {
+    const ok = childrenOf(readSingle(bytes))[0];
+    const signed = ok?.tag === 0xa0 ? childrenOf(ok)[0] : undefined;
+    const fields = signed?.tag === 0x30 ? childrenOf(signed) : [];
+    const untaggedOid = fields.some((c) => c.tag === 0x06);
+    const reason = fields.find((c) => c.tag === (untaggedOid ? 0x81 : 0x82));
+    if (reason === undefined || reason.value.length !== 1) return 'undefinedReason';
+    return CANCEL_REASON_NAMES.get(reason.value[0]!) ?? String(reason.value[0]);
+  } catch {
+    return 'undefinedReason';
+  }
 }

@@ -14,15 +14,15 @@
  * and completes it from the ProfileInstallationResult. Notifications are forwarded by the durable outbox
  * (download-notification-forwarder.ts).
  */
-import { X509Certificate } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { CtxParams1, type DeviceInfo, EUICCInfo1, type PendingNotification, ServerSigned1, StoreMetadataRequest } from '../asn1/rsp.js';
 import { decode, type Received } from '../asn1/schema.js';
 import { childrenOf, encodeTlv, readSingle } from '../asn1/tlv.js';
+import { registeredIdOf } from '../crypto/certificate.js';
 import { parseActivationCode, type ActivationCode } from '../eim/activation-code.js';
 import type { EimCore } from '../eim/eim-core.js';
 import type { Store } from '../store/store.js';
-import { authenticateClientError, cancelSessionError, describeEs9Failure, getBoundProfilePackageError, initiateAuthenticationError } from './download-errors.js';
+import { authenticateClientError, cancelReasonOf, cancelSessionError, describeEs9Failure, getBoundProfilePackageError, initiateAuthenticationError } from './download-errors.js';
 import type { NotificationForwarder } from './download-notification-forwarder.js';
 import { type DownloadRelay, relayErrors, type RelayRequest } from './download-relay.js';
 import { DownloadOutcomes } from './download-outcomes.js';
@@ -52,14 +52,6 @@ function valueOf(tlvBytes: Uint8Array, tag: number): Uint8Array | undefined {
   try {
     const t = readSingle(tlvBytes);
     return t.tag === tag ? t.value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function oidOfCertificate(der: Uint8Array): string | undefined {
-  try {
-    return /Registered ID:([0-9.]+)/.exec(new X509Certificate(der).subjectAltName ?? '')?.[1];
   } catch {
     return undefined;
   }
@@ -104,6 +96,7 @@ export class Es9PlusDownloadRelay implements DownloadRelay {
     return this.sessions.get(n.profileInstallationResult.profileInstallationResultData.transactionId)?.eid;
   }
 
+  /** After the core stored (or refused) the notification: a PIR of a relayed session ends it on the core's verdict. */
   async notificationReceived(eid: string, n: Received<PendingNotification>): Promise<void> {
     if ('profileInstallationResult' in n) {
       const session = this.sessions.get(n.profileInstallationResult.profileInstallationResultData.transactionId, eid);
@@ -176,7 +169,7 @@ export class Es9PlusDownloadRelay implements DownloadRelay {
       await this.#outcomes.fail(op, 'smdpAddressMismatch', `serverSigned1 names ${signed.serverAddress}, the ${code !== undefined ? 'activation code' : 'IPA'} ${smdpAddress}`);
       return ia('smdpAddressMismatch');
     }
-    if (code?.smdpOid !== undefined && oidOfCertificate(serverCertificate) !== code.smdpOid) {
+    if (code?.smdpOid !== undefined && registeredIdOf(serverCertificate) !== code.smdpOid) {
       await this.#outcomes.fail(op, 'smdpOidMismatch', `serverCertificate does not carry the SM-DP+ OID ${code.smdpOid}`);
       return ia('smdpOidMismatch');
     }
@@ -310,25 +303,11 @@ export class Es9PlusDownloadRelay implements DownloadRelay {
   async #cancel(r: { transactionId: Uint8Array; cancelSessionResponse: Uint8Array }, context: EsipaContext): Promise<Uint8Array> {
     const s = this.sessions.get(r.transactionId, context.eid);
     if (s === undefined || s.step === 'ended') return cs('invalidTransactionId');
-    const reason = cancelReason(r.cancelSessionResponse);
+    const reason = cancelReasonOf(r.cancelSessionResponse);
     const out = await this.#client.cancelSession(s.smdpAddress, s.transactionId, r.cancelSessionResponse);
     // The session is over for the eUICC whatever the SM-DP+ says: the operation ends with the eUICC's reason.
     await this.#outcomes.failSession(s, reason, out.kind === 'ok' ? 'download session cancelled by the eUICC' : `download session cancelled by the eUICC; ${describeEs9Failure('cancelSession', out)}`);
     if (out.kind !== 'ok') return cs(cancelSessionError(out));
     return encodeTlv(0xbf41, encodeTlv(0xa0, new Uint8Array()));
-  }
-}
-
-/** The eUICC's reason in a CancelSessionResponse (BF41 A0 { 30 { 80 txId, 06 oid, 81 reason }, 5F37 }). */
-function cancelReason(bytes: Uint8Array): string {
-  const names: Record<number, string> = { 0: 'endUserRejection', 1: 'postponed', 2: 'timeout', 3: 'pprNotAllowed', 4: 'metadataMismatch', 5: 'loadBppExecutionError', 127: 'undefinedReason' };
-  try {
-    const ok = childrenOf(readSingle(bytes))[0];
-    const signed = ok !== undefined && ok.tag === 0xa0 ? childrenOf(ok)[0] : undefined;
-    const reason = signed !== undefined ? childrenOf(signed).find((c) => c.tag === 0x81) : undefined;
-    if (reason === undefined || reason.value.length !== 1) return 'undefinedReason';
-    return names[reason.value[0]!] ?? String(reason.value[0]);
-  } catch {
-    return 'undefinedReason';
   }
 }

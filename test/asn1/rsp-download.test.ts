@@ -196,7 +196,7 @@ describe('CancelSessionResponse (BF41)', () => {
   const signed = { transactionId: b('0102'), smdpOid: '1.2.3.4', reason: 'postponed' as const };
 
   it('encodes the ok arm and keeps the received EuiccCancelSessionSigned bytes for the signature', () => {
-    const signedHex = hex('30 0c  80 02 0102  06 03 2a0304  81 01 01');
+    const signedHex = hex('30 0c  80 02 0102  81 03 2a0304  82 01 01');
     const decoded = knownAnswer(
       CancelSessionResponseBody,
       { cancelSessionResponseOk: { euiccCancelSessionSigned: signed, euiccCancelSessionSignature: b('eeff') } },
