@@ -7,7 +7,7 @@
  * so its next package is a listProfileInfo that reconciles the inventory with whatever the eUICC really did.
  */
 import { pino, type Logger } from 'pino';
-import { type EimEvent, type EventSink, recordEvent } from '../eim/events.js';
+import { commitWithEvent, type EventSink, operationChanged } from '../eim/events.js';
 import { ConflictError, NotFoundError } from '../store/errors.js';
 import type { OperationRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -120,11 +120,10 @@ export class OperationReaper {
 
   /** Moves one operation to a final state unless it moved meanwhile (then false). */
   async #close(op: OperationRecord, now: number, patch: { state: 'expired' | 'failed'; errorCode?: string; errorMessage?: string; completedAt: number; updatedAt: number }, from: 'queued' | 'sent'): Promise<boolean> {
-    const event: EimEvent = { type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state: patch.state, ...(patch.errorCode !== undefined ? { errorCode: patch.errorCode } : {}), at: now };
+    const event = operationChanged(op, patch.state, now, patch.errorCode);
     const write = (resync: boolean) =>
-      this.#store.commit((tx) => {
+      commitWithEvent({ store: this.#store, emit: this.#emit }, event, (tx) => {
         tx.updateOperation(op.id, patch, { expectedState: from });
-        recordEvent(tx, event);
         if (resync) tx.patchEuicc(op.eid, { resync: { cause: 'no-result', since: now }, updatedAt: now });
         tx.appendAudit({ at: now, actor: 'scheduler', action: from === 'sent' ? 'operation-reconciled' : 'operation-expired', eid: op.eid, operationId: op.id, outcome: 'ok' });
       });
@@ -141,7 +140,6 @@ export class OperationReaper {
       if (e instanceof ConflictError || e instanceof NotFoundError) return false;
       throw e;
     }
-    this.#emit(event);
     return true;
   }
 }

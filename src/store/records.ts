@@ -86,7 +86,9 @@ export interface ProfileHistoryEntry {
 
 export type NewProfileHistoryEntry = Omit<ProfileHistoryEntry, 'id'>;
 
-export type OperationState = 'queued' | 'sent' | 'done' | 'failed' | 'expired' | 'cancelled';
+/** Every operation state, in lifecycle order: queued -> sent -> done | failed | expired | cancelled. */
+export const OPERATION_STATES = ['queued', 'sent', 'done', 'failed', 'expired', 'cancelled'] as const;
+export type OperationState = (typeof OPERATION_STATES)[number];
 
 /** One unit of work towards an eUICC (usually one eIM package and its result). */
 export interface OperationRecord {

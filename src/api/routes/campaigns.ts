@@ -15,6 +15,7 @@ import type { FastifyPluginAsync, FastifyRequest, preHandlerHookHandler } from '
 import type { CampaignInput, CampaignService, CampaignView } from '../../scheduler/campaign.js';
 import type { CampaignRecord } from '../../store/campaign-store.js';
 import { NotFoundError } from '../../store/errors.js';
+import { OPERATION_STATES } from '../../store/records.js';
 import { dateTimeSchema } from '../schemas/common.js';
 
 export type CampaignRole = 'read' | 'operate' | 'admin';
@@ -30,7 +31,7 @@ const HHMM = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as c
 const STATE = { type: 'string', enum: ['scheduled', 'running', 'paused', 'completed', 'cancelled'] } as const;
 const COUNTS = {
   type: 'object',
-  properties: Object.fromEntries(['queued', 'sent', 'done', 'failed', 'expired', 'cancelled'].map((k) => [k, { type: 'integer' }])),
+  properties: Object.fromEntries(OPERATION_STATES.map((k) => [k, { type: 'integer' }])),
 } as const;
 const WINDOW = {
   type: 'object',

@@ -7,13 +7,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import { assertEid } from '../../asn1/identifiers.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { NotFoundError } from '../../store/errors.js';
-import type { OperationState } from '../../store/records.js';
+import { OPERATION_STATES, type OperationState } from '../../store/records.js';
 import type { OperationFilter } from '../../store/store.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { ApiError } from '../errors.js';
 import { eidParams, eidSchema, errorResponses, idParams, pageQueryProperties, pageSchema } from '../schemas/common.js';
 import { operationRequestSchema } from '../schemas/operation-request.js';
-import { OPERATION_STATES, operationSchema } from '../schemas/records.js';
+import { operationSchema } from '../schemas/records.js';
 import { operationView } from '../views.js';
 
 const IDEMPOTENCY_PREFIX = 'api:';

@@ -1,4 +1,5 @@
 /** Response schemas of the API's resources (the shapes made by src/api/views.ts). */
+import { OPERATION_STATES } from '../../store/records.js';
 import { dateTimeSchema, eidSchema } from './common.js';
 
 export const euiccSchema = {
@@ -43,7 +44,6 @@ export const profileHistorySchema = {
   properties: { id: { type: 'integer' }, iccid: { type: 'string' }, at: dateTimeSchema, change: { type: 'string' }, operationId: { type: 'string' } },
 } as const;
 
-export const OPERATION_STATES = ['queued', 'sent', 'done', 'failed', 'expired', 'cancelled'] as const;
 
 export const operationSchema = {
   type: 'object',

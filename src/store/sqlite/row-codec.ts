@@ -1,18 +1,18 @@
 /**
  * Mapping between store records and SQLite rows, one descriptor per table: SQL NULL is an absent field,
  * booleans are 0/1, JSON is TEXT, bytes are BLOB. Blobs come back from better-sqlite3 as Buffer and are
- * copied into plain Uint8Array here, at the boundary, so no Buffer leaks out of the store.
+ * viewed as plain Uint8Array here, at the boundary, so no Buffer leaks out of the store.
  */
-import type {
-  AssociationRecord,
-  AuditEntry,
-  DeviceCredentialRecord,
-  EuiccRecord,
-  NotificationRecord,
-  OperationRecord,
-  OperationState,
-  ProfileHistoryEntry,
-  ProfileRecord,
+import {
+  OPERATION_STATES,
+  type AssociationRecord,
+  type AuditEntry,
+  type DeviceCredentialRecord,
+  type EuiccRecord,
+  type NotificationRecord,
+  type OperationRecord,
+  type ProfileHistoryEntry,
+  type ProfileRecord,
 } from '../records.js';
 
 type Kind = 'text' | 'int' | 'bool' | 'json' | 'bytes';
@@ -52,8 +52,11 @@ function decode(kind: Kind, value: unknown): unknown {
       return value === 1;
     case 'json':
       return JSON.parse(value as string);
-    case 'bytes':
-      return new Uint8Array(value as Uint8Array);
+    case 'bytes': {
+      // better-sqlite3 gives every blob an ArrayBuffer of its own: a plain view of it is no Buffer and costs no copy.
+      const b = value as Uint8Array;
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    }
     default:
       return value;
   }
@@ -197,9 +200,7 @@ export const credentialCodec = codec<DeviceCredentialRecord>('device_credentials
  * Every operation state, as an SQL list: `state IN (…)` with all of them lets SQLite seek the index
  * (eid, state, eim_transaction_id) once per state instead of scanning all of an eUICC's operations.
  */
-export const ANY_OPERATION_STATE = (['queued', 'sent', 'done', 'failed', 'expired', 'cancelled'] as const satisfies readonly OperationState[])
-  .map((s) => `'${s}'`)
-  .join(', ');
+export const ANY_OPERATION_STATE = OPERATION_STATES.map((s) => `'${s}'`).join(', ');
 
 /** An event appended to the durable outbox (by a commit's appendEvent intent, or by the API store). */
 export const INSERT_EVENT_SQL = 'INSERT INTO event_outbox (type, at, data) VALUES (?, ?, ?)';

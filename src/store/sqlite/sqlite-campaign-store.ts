@@ -21,7 +21,7 @@ import {
 } from '../campaign-store.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { decodeCursor, limitOf, toPage } from '../pagination.js';
-import type { Json, OperationState } from '../records.js';
+import { OPERATION_STATES, type Json, type OperationState } from '../records.js';
 import type { Page } from '../store.js';
 import { mapSqliteError } from './apply-intent.js';
 
@@ -32,7 +32,6 @@ export interface SqliteConnectionSource {
   readonly database: Database.Database;
 }
 
-const STATES: readonly OperationState[] = ['queued', 'sent', 'done', 'failed', 'expired', 'cancelled'];
 
 export class SqliteCampaignStore implements CampaignStore {
   readonly #source: SqliteConnectionSource;
@@ -168,7 +167,7 @@ export class SqliteCampaignStore implements CampaignStore {
 }
 
 function addCounts(into: OperationCounts, rows: { state: string; n: number }[]): void {
-  for (const r of rows) if ((STATES as readonly string[]).includes(r.state)) into[r.state as OperationState] += r.n;
+  for (const r of rows) if ((OPERATION_STATES as readonly string[]).includes(r.state)) into[r.state as OperationState] += r.n;
 }
 
 function pickRow(row: Row, keys: string[]): Row {
