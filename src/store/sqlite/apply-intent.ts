@@ -15,10 +15,10 @@ import {
   credentialCodec,
   euiccCodec,
   INSERT_EVENT_SQL,
-  insertSql,
+  insertOf,
+  type InsertStatement,
   notificationCodec,
   operationCodec,
-  pick,
   profileCodec,
   profileHistoryCodec,
   updateOf,
@@ -30,39 +30,47 @@ export interface ApplyContext {
   now(): number;
 }
 
+/** Every INSERT of a whole record, with its positional values. */
+const INSERT = {
+  euicc: insertOf(euiccCodec, { upsertKey: ['eid'] }),
+  association: insertOf(associationCodec, { upsertKey: ['eim_id', 'eid'] }),
+  profile: insertOf(profileCodec, { upsertKey: ['eid', 'iccid'] }),
+  history: insertOf(profileHistoryCodec, { omit: ['id'] }),
+  operation: insertOf(operationCodec),
+  notification: insertOf(notificationCodec, { ignoreConflict: true }),
+  audit: insertOf(auditCodec, { omit: ['id'] }),
+  credential: insertOf(credentialCodec, { upsertKey: ['endpoint'] }),
+};
+
+function insert<T>(ctx: ApplyContext, statement: InsertStatement<T>, record: T): void {
+  ctx.stmt(statement.sql).run(...statement.values(record));
+}
+
 const SQL = {
-  upsertEuicc: insertSql(euiccCodec, { upsertKey: ['eid'] }),
   getEuicc: 'SELECT * FROM euiccs WHERE eid = ?',
   deleteLabels: 'DELETE FROM euicc_labels WHERE eid = ?',
   insertLabel: 'INSERT INTO euicc_labels (eid, label) VALUES (?, ?) ON CONFLICT DO NOTHING',
   deleteEuicc: 'DELETE FROM euiccs WHERE eid = ?',
   deleteHistoryOfEid: 'DELETE FROM profile_history WHERE eid = ?',
   deleteCredentialsOfEid: 'DELETE FROM device_credentials WHERE eid = ?',
-  upsertAssociation: insertSql(associationCodec, { upsertKey: ['eim_id', 'eid'] }),
   getAssociation: 'SELECT * FROM associations WHERE eim_id = ? AND eid = ?',
   associationCounter: 'SELECT counter_value FROM associations WHERE eim_id = ? AND eid = ?',
   deleteAssociation: 'DELETE FROM associations WHERE eim_id = ? AND eid = ?',
   setCounter: 'UPDATE associations SET counter_value = ?, updated_at = ? WHERE eim_id = ? AND eid = ? AND counter_value = ?',
-  upsertProfile: insertSql(profileCodec, { upsertKey: ['eid', 'iccid'] }),
   deleteProfile: 'DELETE FROM profiles WHERE eid = ? AND iccid = ?',
   iccidsOfEid: 'SELECT iccid FROM profiles WHERE eid = ?',
-  insertHistory: insertSql(profileHistoryCodec, { omit: ['id'] }),
-  insertOperation: insertSql(operationCodec),
   operationState: 'SELECT state FROM operations WHERE id = ?',
   transactionTaken: `SELECT id FROM operations WHERE eid = ? AND state IN (${ANY_OPERATION_STATE}) AND eim_transaction_id = ? AND id != ?`,
   // The same check for an operation named by id: its eid is read in the same statement.
   transactionTakenById: `SELECT t.id FROM operations o JOIN operations t ON t.eid = o.eid AND t.state IN (${ANY_OPERATION_STATE}) AND t.eim_transaction_id = ? AND t.id != o.id WHERE o.id = ?`,
-  insertNotification: insertSql(notificationCodec, { ignoreConflict: true }),
   notificationExists: 'SELECT 1 FROM notifications WHERE eid = ? AND seq_number = ?',
-  insertAudit: insertSql(auditCodec, { omit: ['id'] }),
-  upsertCredential: insertSql(credentialCodec, { upsertKey: ['endpoint'] }),
   deleteCredential: 'DELETE FROM device_credentials WHERE endpoint = ?',
 } as const;
 
 type Row = Record<string, unknown>;
 
 function writeEuicc(ctx: ApplyContext, record: EuiccRecord): void {
-  ctx.stmt(SQL.upsertEuicc).run(euiccCodec.toRow(record));
+  insert(ctx, INSERT.euicc, record);
   ctx.stmt(SQL.deleteLabels).run(record.eid);
   for (const label of record.labels) ctx.stmt(SQL.insertLabel).run(record.eid, label);
 }
@@ -126,14 +134,14 @@ export function applyIntent(ctx: ApplyContext, intent: Intent): void {
       if (row !== undefined && (row['counter_value'] as number) > intent.record.counterValue) {
         throw new ConflictError(`counterValue of ${intent.record.eimId}/${intent.record.eid} can not go down (${String(row['counter_value'])} -> ${intent.record.counterValue})`);
       }
-      ctx.stmt(SQL.upsertAssociation).run(associationCodec.toRow(intent.record));
+      insert(ctx, INSERT.association, intent.record);
       return;
     }
     case 'patchAssociation': {
       const row = ctx.stmt(SQL.getAssociation).get(intent.eimId, intent.eid) as Row | undefined;
       if (row === undefined) throw new NotFoundError(`association ${intent.eimId}/${intent.eid} does not exist`);
       const merged: AssociationRecord = touched(ctx, applyPatch(associationCodec.fromRow(row), intent.patch), intent.patch);
-      ctx.stmt(SQL.upsertAssociation).run(associationCodec.toRow(merged));
+      insert(ctx, INSERT.association, merged);
       return;
     }
     case 'deleteAssociation':
@@ -151,7 +159,7 @@ export function applyIntent(ctx: ApplyContext, intent: Intent): void {
       throw new ConflictError(`counterValue of ${intent.eimId}/${intent.eid} only goes up (${stored} -> ${intent.value} refused)`);
     }
     case 'putProfile':
-      ctx.stmt(SQL.upsertProfile).run(profileCodec.toRow(intent.record));
+      insert(ctx, INSERT.profile, intent.record);
       return;
     case 'deleteProfile':
       ctx.stmt(SQL.deleteProfile).run(intent.eid, intent.iccid);
@@ -162,15 +170,15 @@ export function applyIntent(ctx: ApplyContext, intent: Intent): void {
       for (const { iccid } of ctx.stmt(SQL.iccidsOfEid).all(intent.eid) as { iccid: string }[]) {
         if (!keep.has(iccid)) ctx.stmt(SQL.deleteProfile).run(intent.eid, iccid);
       }
-      for (const p of intent.profiles) ctx.stmt(SQL.upsertProfile).run(profileCodec.toRow(p));
+      for (const p of intent.profiles) insert(ctx, INSERT.profile, p);
       return;
     }
     case 'addProfileHistory':
-      ctx.stmt(SQL.insertHistory).run(pick(profileHistoryCodec.toRow({ ...intent.entry, id: 0 }), ['id']));
+      insert(ctx, INSERT.history, intent.entry);
       return;
     case 'insertOperation':
       if (intent.record.eimTransactionId !== undefined) assertTransactionIdFree(ctx, intent.record.eimTransactionId, intent.record);
-      ctx.stmt(SQL.insertOperation).run(operationCodec.toRow(intent.record));
+      insert(ctx, INSERT.operation, intent.record);
       return;
     case 'updateOperation': {
       if (intent.patch.eimTransactionId !== undefined) assertTransactionIdFree(ctx, intent.patch.eimTransactionId, { id: intent.id });
@@ -184,7 +192,7 @@ export function applyIntent(ctx: ApplyContext, intent: Intent): void {
       throw new ConflictError(`operation ${intent.id} is ${row.state}, expected ${(expected ?? []).join(' or ')}`);
     }
     case 'insertNotification':
-      ctx.stmt(SQL.insertNotification).run(notificationCodec.toRow(intent.record));
+      insert(ctx, INSERT.notification, intent.record);
       return;
     case 'patchNotification':
       // Only the patched columns, without reading the row (a notification row carries its whole payload).
@@ -197,14 +205,14 @@ export function applyIntent(ctx: ApplyContext, intent: Intent): void {
       }
       return;
     case 'appendAudit':
-      ctx.stmt(SQL.insertAudit).run(pick(auditCodec.toRow({ ...intent.entry, id: 0 }), ['id']));
+      insert(ctx, INSERT.audit, intent.entry);
       return;
     case 'appendEvent':
       // The outbox table belongs to migration 2 (src/api); it is written here so the event commits with its change.
       ctx.stmt(INSERT_EVENT_SQL).run(intent.event.type, intent.event.at, intent.event.data);
       return;
     case 'putCredential':
-      ctx.stmt(SQL.upsertCredential).run(credentialCodec.toRow(intent.record));
+      insert(ctx, INSERT.credential, intent.record);
       return;
     case 'deleteCredential':
       ctx.stmt(SQL.deleteCredential).run(intent.endpoint);

@@ -16,13 +16,14 @@ import {
 } from '../records.js';
 
 type Kind = 'text' | 'int' | 'bool' | 'json' | 'bytes';
+type ColumnSpec = readonly [field: string, column: string, kind: Kind];
 
 export interface TableCodec<T> {
   table: string;
   /** Column names, in declaration order. */
   columns: readonly string[];
-  /** Named parameters for every column (absent fields bound as NULL). */
-  toRow(record: T): Record<string, unknown>;
+  /** The (field, column, kind) of every column, in declaration order. */
+  readonly spec: readonly ColumnSpec[];
   fromRow(row: Record<string, unknown>): T;
   /** The column of a record field, or undefined when the field is not stored. */
   columnOf(field: string): string | undefined;
@@ -62,7 +63,7 @@ function decode(kind: Kind, value: unknown): unknown {
   }
 }
 
-function codec<T>(table: string, spec: readonly [field: string, column: string, kind: Kind][]): TableCodec<T> {
+function codec<T>(table: string, spec: readonly ColumnSpec[]): TableCodec<T> {
   const byField = new Map(spec.map(([f, c, k]) => [f, { column: c, kind: k }]));
   return {
     table,
@@ -72,11 +73,7 @@ function codec<T>(table: string, spec: readonly [field: string, column: string, 
       const f = byField.get(field);
       return f === undefined ? null : encode(f.kind, value);
     },
-    toRow(record) {
-      const row: Record<string, unknown> = {};
-      for (const [f, c, k] of spec) row[c] = encode(k, (record as Record<string, unknown>)[f]);
-      return row;
-    },
+    spec,
     fromRow(row) {
       const out: Record<string, unknown> = {};
       for (const [f, c, k] of spec) {
@@ -205,10 +202,21 @@ export const ANY_OPERATION_STATE = OPERATION_STATES.map((s) => `'${s}'`).join(',
 /** An event appended to the durable outbox (by a commit's appendEvent intent, or by the API store). */
 export const INSERT_EVENT_SQL = 'INSERT INTO event_outbox (type, at, data) VALUES (?, ?, ?)';
 
-/** `INSERT INTO t (…) VALUES (@…)`, optionally `ON CONFLICT (key) DO UPDATE` every other column. */
-export function insertSql(c: TableCodec<unknown>, options: { omit?: readonly string[]; upsertKey?: readonly string[]; ignoreConflict?: boolean } = {}): string {
-  const cols = c.columns.filter((col) => !options.omit?.includes(col));
-  let sql = `INSERT INTO ${c.table} (${cols.join(', ')}) VALUES (${cols.map((col) => `@${col}`).join(', ')})`;
+/** An INSERT of one table's record and the function giving its positional values, columns in the same order. */
+export interface InsertStatement<T> {
+  readonly sql: string;
+  values(record: T): unknown[];
+}
+
+/**
+ * `INSERT INTO t (…) VALUES (?, …)` of every column but `omit`, optionally `ON CONFLICT (key) DO UPDATE` every
+ * other column. Positional, not named, parameters: measured here, binding a fresh object by name cost ~2.7 us
+ * more per insert than the same values by position, and a result or a package makes several inserts.
+ */
+export function insertOf<T>(c: TableCodec<T>, options: { omit?: readonly string[]; upsertKey?: readonly string[]; ignoreConflict?: boolean } = {}): InsertStatement<T> {
+  const kept = c.spec.filter(([, col]) => !options.omit?.includes(col));
+  const cols = kept.map(([, col]) => col);
+  let sql = `INSERT INTO ${c.table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`;
   if (options.upsertKey) {
     const keys = options.upsertKey;
     const set = cols.filter((col) => !keys.includes(col)).map((col) => `${col} = excluded.${col}`);
@@ -216,7 +224,10 @@ export function insertSql(c: TableCodec<unknown>, options: { omit?: readonly str
   } else if (options.ignoreConflict) {
     sql += ' ON CONFLICT DO NOTHING';
   }
-  return sql;
+  return {
+    sql,
+    values: (record) => kept.map(([field, , kind]) => encode(kind, (record as Record<string, unknown>)[field])),
+  };
 }
 
 /**
@@ -234,11 +245,4 @@ export function updateOf(c: TableCodec<unknown>, patch: Record<string, unknown>,
     values.push(c.encodeField(field, patch[field]));
   }
   return { sql: `UPDATE ${c.table} SET ${sets.join(', ')} WHERE ${where}`, values };
-}
-
-/** Drops named parameters that the statement does not use (better-sqlite3 refuses unknown ones). */
-export function pick(row: Record<string, unknown>, omit: readonly string[]): Record<string, unknown> {
-  const out = { ...row };
-  for (const k of omit) delete out[k];
-  return out;
 }

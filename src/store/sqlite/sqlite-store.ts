@@ -354,8 +354,12 @@ export class SqliteStore implements Store, SecurityStore {
   }
 
   findOperationByTransactionId(eid: string, eimTransactionId: Uint8Array): Promise<OperationRecord | undefined> {
-    return this.#read(() =>
-      this.#get(operationCodec, `SELECT * FROM operations WHERE eid = ? AND state IN (${ANY_OPERATION_STATE}) AND eim_transaction_id = ?`, eid, Buffer.from(eimTransactionId.buffer, eimTransactionId.byteOffset, eimTransactionId.byteLength)),
+    const id = Buffer.from(eimTransactionId.buffer, eimTransactionId.byteOffset, eimTransactionId.byteLength);
+    // A result almost always answers a package in flight: one index seek for 'sent', then one per other state.
+    return this.#read(
+      () =>
+        this.#get(operationCodec, "SELECT * FROM operations WHERE eid = ? AND state = 'sent' AND eim_transaction_id = ?", eid, id) ??
+        this.#get(operationCodec, `SELECT * FROM operations WHERE eid = ? AND state IN (${ANY_OPERATION_STATE}) AND eim_transaction_id = ?`, eid, id),
     );
   }
 
