@@ -56,10 +56,6 @@ export class DownloadSessions {
     session.updatedAt = this.#now();
   }
 
-  get size(): number {
-    return this.#byTransactionId.size;
-  }
-
   #prune(): void {
     const limit = this.#now() - this.#retainMs;
     for (const [k, s] of this.#byTransactionId) if (s.updatedAt < limit) this.#byTransactionId.delete(k);

@@ -9,7 +9,7 @@
 import { pino, type Logger } from 'pino';
 import type { EimCore } from '../eim/eim-core.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { CampaignRecord, CampaignState, CampaignStore } from '../store/campaign-store.js';
+import type { CampaignRecord, CampaignState, CampaignStore, OperationCounts } from '../store/campaign-store.js';
 import { ConflictError, NotFoundError } from '../store/errors.js';
 import type { Page, Store } from '../store/store.js';
 import { type CampaignInput, type CampaignProgress, type CampaignService, type CampaignTarget, type CampaignView, checkCampaignInput } from './campaign.js';
@@ -155,10 +155,7 @@ export class CampaignRunner implements CampaignService {
       c = await this.#change(c, { state: 'running' }, now);
     }
     const counts = await this.#campaigns.counts(c.id);
-    const a = counts.all;
-    const inFlight = a.queued + a.sent;
-    const finished = a.done + a.failed + a.expired + a.cancelled;
-    const failed = a.failed + a.expired;
+    const { inFlight, finished, failed } = tally(counts.all);
     if (c.phase === 'canary') {
       const k = counts.canary;
       if (k.failed + k.expired + k.cancelled > 0) {
@@ -286,16 +283,15 @@ export class CampaignRunner implements CampaignService {
 
   async #view(c: CampaignRecord): Promise<CampaignView> {
     const counts = await this.#campaigns.counts(c.id);
-    const a = counts.all;
-    const finished = a.done + a.failed + a.expired + a.cancelled;
+    const { inFlight, finished, failed } = tally(counts.all);
     const progress: CampaignProgress = {
       total: c.total,
       released: c.cursor,
       skipped: counts.skipped,
-      inFlight: a.queued + a.sent,
-      byState: a,
+      inFlight,
+      byState: counts.all,
       canary: { total: c.canaryCount, byState: counts.canary },
-      failureRate: finished === 0 ? 0 : (a.failed + a.expired) / finished,
+      failureRate: finished === 0 ? 0 : failed / finished,
     };
     const unfinished = c.state === 'completed' || c.state === 'cancelled' ? [] : await this.#campaigns.unfinishedDevices(c.id);
     const eta = estimateCampaign({ campaign: c, now: this.#clock.now(), unfinished, ...(this.#presence !== undefined ? { presence: this.#presence } : {}) });
@@ -316,7 +312,7 @@ export class CampaignRunner implements CampaignService {
       const c = await this.#require(id);
       if (c.state !== 'paused') throw new ConflictError(`campaign ${id} is ${c.state}; only a paused campaign can be resumed`);
       const now = this.#clock.now();
-      const a = (await this.#campaigns.counts(id)).all;
+      const { finished, failed } = tally((await this.#campaigns.counts(id)).all);
       this.#log.info({ campaignId: id, actor, pausedReason: c.pausedReason }, 'resume requested');
       // Resuming after a failed canary is the operator accepting it: the rest is released. The failure
       // threshold restarts from here, or it would pause again at once on the failures already seen.
@@ -325,8 +321,8 @@ export class CampaignRunner implements CampaignService {
         {
           state: now < c.startAt ? 'scheduled' : 'running',
           pausedReason: null,
-          baselineFinished: a.done + a.failed + a.expired + a.cancelled,
-          baselineFailed: a.failed + a.expired,
+          baselineFinished: finished,
+          baselineFailed: failed,
           ...(c.pausedReason === 'canary-failed' ? { phase: 'main' as const } : {}),
         },
         now,
@@ -369,4 +365,9 @@ export class CampaignRunner implements CampaignService {
     if (c === undefined) throw new NotFoundError(`campaign ${id} does not exist`);
     return c;
   }
+}
+
+/** Released operations still open, those that reached a final state, and the final ones that count as failures. */
+function tally(a: OperationCounts): { inFlight: number; finished: number; failed: number } {
+  return { inFlight: a.queued + a.sent, finished: a.done + a.failed + a.expired + a.cancelled, failed: a.failed + a.expired };
 }
