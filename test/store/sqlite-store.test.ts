@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConflictError, StoreError } from '../../src/store/errors.js';
@@ -187,6 +187,33 @@ describe('SqliteStore', () => {
       assert.match(plan, /USING (COVERING )?INDEX operations_eid_state \(eid=\? AND state=\?/, `${sql}\n  -> ${plan}`);
     }
     await store.close();
+  });
+
+  it('copies every commit into the database file in the background, also when commits come faster than the checkpointer is told', async () => {
+    const db = tempDb();
+    const store = SqliteStore.open({ path: db.path });
+    const blob = (i: number): Uint8Array => new Uint8Array(64 * 1024).fill(i);
+    const fileSize = (): number => statSync(db.path).size;
+    const until = async (what: string, ok: () => boolean): Promise<void> => {
+      for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(ok(), what);
+    };
+    try {
+      const before = fileSize();
+      // One commit every 15 ms for ~120 ms: several fall inside one checkpoint delay and announce nothing.
+      for (let i = 0; i < 8; i++) {
+        await store.commit((tx) => tx.putEuicc({ ...euicc(eidOf(i)), euiccCertificate: blob(i) }));
+        await new Promise((r) => setTimeout(r, 15));
+      }
+      // WAL mode writes only the log; the database file grows once the checkpointer has copied the pages back.
+      await until('every commit of the burst reaches the database file', () => fileSize() >= before + 8 * 64 * 1024);
+      const afterBurst = fileSize();
+      await store.commit((tx) => tx.putEuicc({ ...euicc(eidOf(8)), euiccCertificate: blob(8) }));
+      await until('a lone commit after the burst reaches it too', () => fileSize() >= afterBurst + 64 * 1024);
+    } finally {
+      await store.close();
+      db.remove();
+    }
   });
 
   it('fills updatedAt from its clock when a patch does not give one', async () => {
