@@ -10,6 +10,7 @@ import type {
   DeviceCredentialRecord,
   EuiccPatch,
   EuiccRecord,
+  Json,
   NewAuditEntry,
   NewProfileHistoryEntry,
   NotificationPatch,
@@ -108,114 +109,144 @@ function checkProfile(r: ProfileRecord, argument = 'profile'): void {
   if (!Array.isArray(r.policyRules)) throw new InvalidArgumentError(`${argument}.policyRules`, 'expected an array of strings');
 }
 
+/**
+ * The recorder behind one commit's `tx`: one object whose methods live on the prototype, so a commit costs one
+ * allocation here rather than a fresh closure per method.
+ */
+class ChangeRecorder implements Changes {
+  readonly intents: Intent[] = [];
+  #open = true;
+
+  close(): void {
+    this.#open = false;
+  }
+
+  #push(intent: Intent): void {
+    // A Changes object kept past its callback would record intents nobody applies; refuse that loudly.
+    if (!this.#open) throw new InvalidArgumentError('tx', 'used after its commit callback returned');
+    this.intents.push(intent);
+  }
+
+  putEuicc(record: EuiccRecord): void {
+    checkEuicc(record);
+    this.#push({ op: 'putEuicc', record: copy(record) });
+  }
+
+  patchEuicc(id: string, patch: EuiccPatch): void {
+    this.#push({ op: 'patchEuicc', eid: eid(id), patch: patchOf(patch, ['eid', 'createdAt']) });
+  }
+
+  deleteEuicc(id: string): void {
+    this.#push({ op: 'deleteEuicc', eid: eid(id) });
+  }
+
+  putAssociation(record: AssociationRecord): void {
+    text(record.eimId, 'association.eimId');
+    eid(record.eid, 'association.eid');
+    int(record.counterValue, 'association.counterValue');
+    this.#push({ op: 'putAssociation', record: copy(record) });
+  }
+
+  patchAssociation(eimId: string, id: string, patch: AssociationPatch): void {
+    if ('counterValue' in patch) throw new InvalidArgumentError('patch.counterValue', 'use setCounterValue');
+    this.#push({ op: 'patchAssociation', eimId: text(eimId, 'eimId'), eid: eid(id), patch: patchOf(patch, ['eimId', 'eid']) });
+  }
+
+  deleteAssociation(eimId: string, id: string): void {
+    this.#push({ op: 'deleteAssociation', eimId: text(eimId, 'eimId'), eid: eid(id) });
+  }
+
+  setCounterValue(eimId: string, id: string, value: number, options: { expected: number }): void {
+    this.#push({ op: 'setCounterValue', eimId: text(eimId, 'eimId'), eid: eid(id), value: int(value, 'value'), expected: int(options.expected, 'expected') });
+  }
+
+  putProfile(record: ProfileRecord): void {
+    checkProfile(record);
+    this.#push({ op: 'putProfile', record: copy(record) });
+  }
+
+  deleteProfile(id: string, iccid: string): void {
+    this.#push({ op: 'deleteProfile', eid: eid(id), iccid: text(iccid, 'iccid') });
+  }
+
+  replaceProfiles(id: string, profiles: readonly ProfileRecord[]): void {
+    eid(id);
+    profiles.forEach((p, i) => {
+      checkProfile(p, `profiles[${i}]`);
+      if (p.eid !== id) throw new InvalidArgumentError(`profiles[${i}].eid`, 'differs from the eid being replaced');
+    });
+    this.#push({ op: 'replaceProfiles', eid: id, profiles: copy([...profiles]) });
+  }
+
+  addProfileHistory(entry: NewProfileHistoryEntry): void {
+    eid(entry.eid, 'entry.eid');
+    text(entry.iccid, 'entry.iccid');
+    int(entry.at, 'entry.at');
+    this.#push({ op: 'addProfileHistory', entry: copy(entry) });
+  }
+
+  insertOperation(record: OperationRecord): void {
+    text(record.id, 'operation.id');
+    eid(record.eid, 'operation.eid');
+    text(record.kind, 'operation.kind');
+    transactionId(record.eimTransactionId, 'operation.eimTransactionId');
+    int(record.createdAt, 'operation.createdAt');
+    this.#push({ op: 'insertOperation', record: copy(record) });
+  }
+
+  updateOperation(id: string, patch: OperationPatch, options?: { expectedState?: OperationState | readonly OperationState[] }): void {
+    transactionId(patch.eimTransactionId, 'patch.eimTransactionId');
+    const expected = options?.expectedState;
+    const expectedState = expected === undefined ? undefined : typeof expected === 'string' ? [expected] : [...expected];
+    this.#push({ op: 'updateOperation', id: text(id, 'id'), patch: patchOf(patch, ['id', 'eid', 'createdAt']), ...(expectedState ? { expectedState } : {}) });
+  }
+
+  insertNotification(record: NotificationRecord): void {
+    eid(record.eid, 'notification.eid');
+    int(record.seqNumber, 'notification.seqNumber');
+    if (!(record.payload instanceof Uint8Array)) throw new InvalidArgumentError('notification.payload', 'expected bytes');
+    this.#push({ op: 'insertNotification', record: copy(record) });
+  }
+
+  patchNotification(id: string, seqNumber: number, patch: NotificationPatch): void {
+    this.#push({ op: 'patchNotification', eid: eid(id), seqNumber: int(seqNumber, 'seqNumber'), patch: patchOf(patch, ['eid', 'seqNumber', 'payload', 'receivedAt']) });
+  }
+
+  appendAudit(entry: NewAuditEntry): void {
+    int(entry.at, 'entry.at');
+    text(entry.actor, 'entry.actor');
+    text(entry.action, 'entry.action');
+    this.#push({ op: 'appendAudit', entry: copy(entry) });
+  }
+
+  appendEvent(event: { type: string; at: number; data: Json }): void {
+    text(event.type, 'event.type');
+    int(event.at, 'event.at');
+    this.#push({ op: 'appendEvent', event: { type: event.type, at: event.at, data: JSON.stringify(event.data) } });
+  }
+
+  putCredential(record: DeviceCredentialRecord): void {
+    text(record.endpoint, 'credential.endpoint');
+    if (record.eid !== undefined) eid(record.eid, 'credential.eid');
+    this.#push({ op: 'putCredential', record: copy(record) });
+  }
+
+  deleteCredential(endpoint: string): void {
+    this.#push({ op: 'deleteCredential', endpoint: text(endpoint, 'endpoint') });
+  }
+}
+
 /** Runs `build` against a fresh recorder and returns its intents; whatever `build` throws propagates. */
 export function recordChanges(build: (tx: Changes) => void): Intent[] {
-  const intents: Intent[] = [];
-  let open = true;
-  const push = (intent: Intent): void => {
-    // A Changes object kept past its callback would record intents nobody applies; refuse that loudly.
-    if (!open) throw new InvalidArgumentError('tx', 'used after its commit callback returned');
-    intents.push(intent);
-  };
-  const tx: Changes = {
-    putEuicc(record) {
-      checkEuicc(record);
-      push({ op: 'putEuicc', record: copy(record) });
-    },
-    patchEuicc(id, patch) {
-      push({ op: 'patchEuicc', eid: eid(id), patch: patchOf(patch, ['eid', 'createdAt']) });
-    },
-    deleteEuicc(id) {
-      push({ op: 'deleteEuicc', eid: eid(id) });
-    },
-    putAssociation(record) {
-      text(record.eimId, 'association.eimId');
-      eid(record.eid, 'association.eid');
-      int(record.counterValue, 'association.counterValue');
-      push({ op: 'putAssociation', record: copy(record) });
-    },
-    patchAssociation(eimId, id, patch) {
-      if ('counterValue' in patch) throw new InvalidArgumentError('patch.counterValue', 'use setCounterValue');
-      push({ op: 'patchAssociation', eimId: text(eimId, 'eimId'), eid: eid(id), patch: patchOf(patch, ['eimId', 'eid']) });
-    },
-    deleteAssociation(eimId, id) {
-      push({ op: 'deleteAssociation', eimId: text(eimId, 'eimId'), eid: eid(id) });
-    },
-    setCounterValue(eimId, id, value, options) {
-      push({ op: 'setCounterValue', eimId: text(eimId, 'eimId'), eid: eid(id), value: int(value, 'value'), expected: int(options.expected, 'expected') });
-    },
-    putProfile(record) {
-      checkProfile(record);
-      push({ op: 'putProfile', record: copy(record) });
-    },
-    deleteProfile(id, iccid) {
-      push({ op: 'deleteProfile', eid: eid(id), iccid: text(iccid, 'iccid') });
-    },
-    replaceProfiles(id, profiles) {
-      eid(id);
-      profiles.forEach((p, i) => {
-        checkProfile(p, `profiles[${i}]`);
-        if (p.eid !== id) throw new InvalidArgumentError(`profiles[${i}].eid`, 'differs from the eid being replaced');
-      });
-      push({ op: 'replaceProfiles', eid: id, profiles: copy([...profiles]) });
-    },
-    addProfileHistory(entry) {
-      eid(entry.eid, 'entry.eid');
-      text(entry.iccid, 'entry.iccid');
-      int(entry.at, 'entry.at');
-      push({ op: 'addProfileHistory', entry: copy(entry) });
-    },
-    insertOperation(record) {
-      text(record.id, 'operation.id');
-      eid(record.eid, 'operation.eid');
-      text(record.kind, 'operation.kind');
-      transactionId(record.eimTransactionId, 'operation.eimTransactionId');
-      int(record.createdAt, 'operation.createdAt');
-      push({ op: 'insertOperation', record: copy(record) });
-    },
-    updateOperation(id, patch, options) {
-      transactionId(patch.eimTransactionId, 'patch.eimTransactionId');
-      const expected = options?.expectedState;
-      const expectedState = expected === undefined ? undefined : typeof expected === 'string' ? [expected] : [...expected];
-      push({ op: 'updateOperation', id: text(id, 'id'), patch: patchOf(patch, ['id', 'eid', 'createdAt']), ...(expectedState ? { expectedState } : {}) });
-    },
-    insertNotification(record) {
-      eid(record.eid, 'notification.eid');
-      int(record.seqNumber, 'notification.seqNumber');
-      if (!(record.payload instanceof Uint8Array)) throw new InvalidArgumentError('notification.payload', 'expected bytes');
-      push({ op: 'insertNotification', record: copy(record) });
-    },
-    patchNotification(id, seqNumber, patch) {
-      push({ op: 'patchNotification', eid: eid(id), seqNumber: int(seqNumber, 'seqNumber'), patch: patchOf(patch, ['eid', 'seqNumber', 'payload', 'receivedAt']) });
-    },
-    appendAudit(entry) {
-      int(entry.at, 'entry.at');
-      text(entry.actor, 'entry.actor');
-      text(entry.action, 'entry.action');
-      push({ op: 'appendAudit', entry: copy(entry) });
-    },
-    appendEvent(event) {
-      text(event.type, 'event.type');
-      int(event.at, 'event.at');
-      push({ op: 'appendEvent', event: { type: event.type, at: event.at, data: JSON.stringify(event.data) } });
-    },
-    putCredential(record) {
-      text(record.endpoint, 'credential.endpoint');
-      if (record.eid !== undefined) eid(record.eid, 'credential.eid');
-      push({ op: 'putCredential', record: copy(record) });
-    },
-    deleteCredential(endpoint) {
-      push({ op: 'deleteCredential', endpoint: text(endpoint, 'endpoint') });
-    },
-  };
+  const tx = new ChangeRecorder();
   try {
     const returned: unknown = build(tx);
     // An async callback would record its intents after the commit was applied; refuse it.
     if (returned instanceof Promise) throw new InvalidArgumentError('build', 'must be synchronous (it returned a promise)');
   } finally {
-    open = false;
+    tx.close();
   }
-  return intents;
+  return tx.intents;
 }
 
 /** Applies a patch to a record copy: absent keys are kept, keys set to undefined are removed. */
