@@ -13,13 +13,6 @@ export type EimEvent =
 
 export type EventSink = (event: EimEvent) => void;
 
-/** Writes `event` to the outbox inside the commit of the change it describes (the post-commit emit only announces it). */
-export function recordEvent(tx: Changes, event: EimEvent): EimEvent {
-  // The outbox serialises `data` as JSON, which drops absent (undefined) fields as a copy would.
-  tx.appendEvent({ type: event.type, at: event.at, data: event as unknown as Json });
-  return event;
-}
-
 /** The operation.changed event of `op` entering `state` at `at` (errorCode only when a non-empty one is given). */
 export function operationChanged(op: Pick<OperationRecord, 'id' | 'eid' | 'kind'>, state: OperationState, at: number, errorCode?: string): EimEvent {
   return { type: 'operation.changed', operationId: op.id, eid: op.eid, kind: op.kind, state, ...(errorCode ? { errorCode } : {}), at };
@@ -33,7 +26,8 @@ export function operationChanged(op: Pick<OperationRecord, 'id' | 'eid' | 'kind'
  */
 export async function commitWithEvent(ctx: { readonly store: Pick<Store, 'commit'>; readonly emit: EventSink }, event: EimEvent, build: (tx: Changes) => void): Promise<void> {
   await ctx.store.commit((tx) => {
-    recordEvent(tx, event);
+    // The outbox serialises `data` as JSON, which drops absent (undefined) fields as a copy would.
+    tx.appendEvent({ type: event.type, at: event.at, data: event as unknown as Json });
     build(tx);
   });
   ctx.emit(event);

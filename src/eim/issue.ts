@@ -56,7 +56,6 @@ export async function issueOperation(ctx: CoreContext, op: OperationRecord): Pro
       der = buildUnsignedPackage(content, eimTransactionId);
     }
     try {
-      // commitWithEvent records the event first, then these writes in this order, in one commit.
       await commitWithEvent(ctx, operationChanged(op, 'sent', now), (tx) => {
         if (counterValue !== undefined) tx.setCounterValue(ctx.identity.eimId, op.eid, counterValue, { expected });
         tx.updateOperation(

@@ -16,11 +16,13 @@
  */
 import { pino, type Logger } from 'pino';
 import { CtxParams1, type DeviceInfo, EUICCInfo1, type PendingNotification, ServerSigned1, StoreMetadataRequest } from '../asn1/rsp.js';
+import { sig5f37 } from '../asn1/rsp-download.js';
 import { decode, type Received } from '../asn1/schema.js';
 import { childrenOf, encodeTlv, readSingle } from '../asn1/tlv.js';
 import { registeredIdOf } from '../crypto/certificate.js';
 import { parseActivationCode, type ActivationCode } from '../eim/activation-code.js';
 import type { EimCore } from '../eim/eim-core.js';
+import type { NotificationRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { authenticateClientError, cancelReasonOf, cancelSessionError, describeEs9Failure, getBoundProfilePackageError, initiateAuthenticationError } from './download-errors.js';
 import type { NotificationForwarder } from './download-notification-forwarder.js';
@@ -97,10 +99,10 @@ export class Es9PlusDownloadRelay implements DownloadRelay {
   }
 
   /** After the core stored (or refused) the notification: a PIR of a relayed session ends it on the core's verdict. */
-  async notificationReceived(eid: string, n: Received<PendingNotification>): Promise<void> {
+  async notificationReceived(eid: string, n: Received<PendingNotification>, stored: NotificationRecord | undefined): Promise<void> {
     if ('profileInstallationResult' in n) {
       const session = this.sessions.get(n.profileInstallationResult.profileInstallationResultData.transactionId, eid);
-      if (session !== undefined) await this.#outcomes.completeFromPir(session, n);
+      if (session !== undefined) await this.#outcomes.completeFromPir(session, n, stored);
     }
     // Late PIRs and other notifications are forwarded too: the outbox holds whatever the core stored.
     this.#forwarder?.kick();
@@ -195,7 +197,7 @@ export class Es9PlusDownloadRelay implements DownloadRelay {
     const ok = encodeTlv(0xa0, [
       encodeTlv(0x80, Buffer.from(txHex, 'hex')),
       serverSigned1,
-      encodeTlv(0x5f37, serverSignature1),
+      sig5f37(serverSignature1),
       encodeTlv(0x04, ciPkIdValue),
       serverCertificate,
       ...(supplyMatchingId ? [encodeTlv(0x0c, new TextEncoder().encode(matchingId))] : []),
@@ -246,7 +248,7 @@ export class Es9PlusDownloadRelay implements DownloadRelay {
       encodeTlv(0x80, s.transactionId),
       ...(metadata !== undefined ? [metadata] : []),
       smdpSigned2!,
-      encodeTlv(0x5f37, smdpSignature2!),
+      sig5f37(smdpSignature2!),
       smdpCertificate!,
       ...(hashCc !== undefined ? [encodeTlv(0x04, hashCc)] : []),
     ]);

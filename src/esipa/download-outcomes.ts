@@ -13,7 +13,7 @@ import type { Received } from '../asn1/schema.js';
 import type { EimCore } from '../eim/eim-core.js';
 import type { DownloadCompletion } from '../eim/results.js';
 import { notificationBytes, notificationFacts } from '../eim/notifications.js';
-import type { Json, OperationRecord } from '../store/records.js';
+import type { Json, NotificationRecord, OperationRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { pendingNotificationOf } from './download-notification-forwarder.js';
 import type { DownloadSession, DownloadSessions } from './download-sessions.js';
@@ -69,10 +69,9 @@ export class DownloadOutcomes {
    * the validated eUICC key ends it; one it refused or stored unverified (no eUICC key known) leaves the
    * operation to its timeout.
    */
-  async completeFromPir(s: DownloadSession, n: Received<PendingNotification>): Promise<void> {
+  async completeFromPir(s: DownloadSession, n: Received<PendingNotification>, record: NotificationRecord | undefined): Promise<void> {
     const facts = notificationFacts(n);
     const bytes = notificationBytes(n);
-    const record = await this.#store.getNotification(s.eid, facts.seqNumber);
     const stored = record?.payload;
     // The stored copy must be this PIR (as received, or inside the ProfileDownloadTriggerResult of a direct download).
     const sameBytes = stored !== undefined && (bytesEqual(stored, bytes) || bytesEqual(pendingNotificationOf(stored) ?? new Uint8Array(), bytes));

@@ -16,6 +16,7 @@ import {
 } from '../asn1/esipa.js';
 import type { PendingNotification } from '../asn1/rsp.js';
 import type { Received } from '../asn1/schema.js';
+import type { NotificationRecord } from '../store/records.js';
 import type { EsipaContext } from './esipa-handler.js';
 
 export type RelayRequest = Extract<
@@ -28,8 +29,11 @@ export interface DownloadRelay {
   handle(request: RelayRequest, context: EsipaContext): Promise<Uint8Array>;
   /** The EID a notification belongs to when the transport does not say (e.g. by its download session). */
   eidOfNotification(n: Received<PendingNotification>): string | undefined;
-  /** Called after a notification is stored, to forward it to its notificationAddress. */
-  notificationReceived(eid: string, n: Received<PendingNotification>): Promise<void>;
+  /**
+   * Called after the core stored a notification (`stored`, its verdict in `verified`; for a duplicate the copy
+   * stored first) or refused it (undefined): forwards it to its notificationAddress, and a PIR ends its download.
+   */
+  notificationReceived(eid: string, n: Received<PendingNotification>, stored: NotificationRecord | undefined): Promise<void>;
 }
 
 /** The error arm of each relay function's ESipa response (what the IPA hears when a download step fails). */

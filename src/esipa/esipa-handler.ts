@@ -84,8 +84,8 @@ export class EsipaHandler {
           this.#log.warn('notification without a known EID dropped');
           return { kind: 'empty' };
         }
-        await this.#core.applyNotification(eid, h.pendingNotification, notificationBytes(h.pendingNotification)).catch((e: unknown) => this.#refused(eid, e));
-        if (this.#relay !== undefined) await this.#relay.notificationReceived(eid, h.pendingNotification);
+        const stored = await this.#core.applyNotification(eid, h.pendingNotification, notificationBytes(h.pendingNotification)).catch((e: unknown) => this.#refused(eid, e));
+        if (this.#relay !== undefined) await this.#relay.notificationReceived(eid, h.pendingNotification, stored);
         return { kind: 'empty' };
       }
       if ('transferEimPackageResponse' in msg) return await this.#transferResponse(msg.transferEimPackageResponse, context);
@@ -150,10 +150,11 @@ export class EsipaHandler {
     return { kind: 'empty' };
   }
 
-  #refused(eid: string, e: unknown): void {
+  /** A refusal (already audited by the core) is logged and yields nothing; any other failure propagates. */
+  #refused(eid: string, e: unknown): undefined {
     if (e instanceof ResultRejectedError) {
       this.#log.info({ eid, reason: e.reason }, 'result refused');
-      return;
+      return undefined;
     }
     throw e;
   }

@@ -192,7 +192,6 @@ export class Fleet {
     const device = slot.device;
     if (device === undefined || this.#stopped) return;
     const s = this.#options.schedule;
-    if (s.kind === 'always-on') return; // never sleeps: #refresh keeps it registered
     await device.sleep(s.kind === 'edrx' ? 'edrx' : 'psm');
     if (this.#stopped) return;
     this.#setAwake(slot, false);

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotificationMetadata, PendingNotification } from '../../src/asn1/rsp.js';
 import { decode, type Received } from '../../src/asn1/schema.js';
@@ -40,21 +41,22 @@ describe('the core records whether it stored a notification verified', () => {
   });
 
   it('keeps the verdict across a restart on the same database file', async () => {
-    const first = await harness();
-    const dbPath = join(first.dir, 'kept.db');
-    await first.close();
-    mkdirSync(first.dir, { recursive: true });
-    let h = await harness({ dbPath });
-    const { n, der } = enableNotification(h, EID, 5);
-    await h.core.applyNotification(EID, n, der);
-    await h.store.close();
-    h = await harness({ dbPath, register: false });
+    const dir = mkdtempSync(join(tmpdir(), 'eim-verdict-'));
+    const dbPath = join(dir, 'kept.db');
     try {
-      assert.equal((await h.store.getNotification(EID, 5))?.verified, true);
-      assert.equal((await h.core.applyNotification(EID, n, der)).verified, true, 'a duplicate after the restart is still the verified copy');
+      const before = await harness({ dbPath });
+      const { n, der } = enableNotification(before, EID, 5);
+      await before.core.applyNotification(EID, n, der);
+      await before.close();
+      const h = await harness({ dbPath, register: false });
+      try {
+        assert.equal((await h.store.getNotification(EID, 5))?.verified, true);
+        assert.equal((await h.core.applyNotification(EID, n, der)).verified, true, 'a duplicate after the restart is still the verified copy');
+      } finally {
+        await h.close();
+      }
     } finally {
-      await h.close();
-      rmSync(first.dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

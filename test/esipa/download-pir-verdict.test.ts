@@ -32,6 +32,24 @@ describe('indirect download: the operation ends on the core verdict about the PI
     }
   });
 
+  it('acts on the verdict it is handed and does not verify the PIR again itself', async () => {
+    const f = await downloadFixture();
+    try {
+      const { operationId, trigger } = await f.trigger(`1$${f.smdp.address}$MATCH-2`);
+      // The core verifies and stores the PIR as usual; the relay is told "unverified" all the same. A relay that
+      // re-checked the signature with the stored (valid) eUICC certificate would end the operation anyway.
+      const handOn = f.relay.notificationReceived.bind(f.relay);
+      f.relay.notificationReceived = (eid, n, stored) => handOn(eid, n, stored === undefined ? undefined : { ...stored, verified: false });
+      const r = await f.download(trigger);
+      assert.equal(r.outcome, 'installed');
+      const [n] = await f.h.store.listNotifications(EID);
+      assert.equal(n?.verified, true, 'the core stored it verified');
+      assert.equal((await f.h.store.getOperation(operationId))?.state, 'sent', 'the relay went by the verdict it was given');
+    } finally {
+      await f.close();
+    }
+  });
+
   it('ends the operation done when the core verified the PIR with the eUICC key', async () => {
     const f = await downloadFixture();
     try {

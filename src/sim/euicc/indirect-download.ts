@@ -31,6 +31,7 @@ import {
 } from '../../asn1/rsp-download.js';
 import { decode, type Infer } from '../../asn1/schema.js';
 import { concat } from '../../asn1/tlv.js';
+import { registeredIdOf } from '../../crypto/certificate.js';
 import { spkiFromPoint, verifyEcdsa } from '../../crypto/ecdsa.js';
 import { rawPublicPoint } from '../../crypto/keys.js';
 import { sessionKey, unprotectSegment } from '../smdp/sgp22-download.js';
@@ -77,8 +78,7 @@ function checkSmdpCertificate(der: Uint8Array, role: string, trust: Es10bTrust):
     if (policiesExt === undefined) return undefined;
     const policies = AsnConvert.parse(policiesExt.extnValue.buffer, CertificatePolicies);
     if (!policies.some((p) => p.policyIdentifier === role)) return undefined;
-    const smdpOid = /Registered ID:([0-9.]+)/.exec(x.subjectAltName ?? '')?.[1];
-    return { key: x.publicKey, smdpOid };
+    return { key: x.publicKey, smdpOid: registeredIdOf(der) };
   } catch {
     return undefined;
   }

@@ -20,8 +20,6 @@ type ColumnSpec = readonly [field: string, column: string, kind: Kind];
 
 export interface TableCodec<T> {
   table: string;
-  /** Column names, in declaration order. */
-  columns: readonly string[];
   /** The (field, column, kind) of every column, in declaration order. */
   readonly spec: readonly ColumnSpec[];
   fromRow(row: Record<string, unknown>): T;
@@ -67,7 +65,6 @@ function codec<T>(table: string, spec: readonly ColumnSpec[]): TableCodec<T> {
   const byField = new Map(spec.map(([f, c, k]) => [f, { column: c, kind: k }]));
   return {
     table,
-    columns: spec.map(([, c]) => c),
     columnOf: (field) => byField.get(field)?.column,
     encodeField(field, value) {
       const f = byField.get(field);
@@ -198,6 +195,11 @@ export const credentialCodec = codec<DeviceCredentialRecord>('device_credentials
  * (eid, state, eim_transaction_id) once per state instead of scanning all of an eUICC's operations.
  */
 export const ANY_OPERATION_STATE = OPERATION_STATES.map((s) => `'${s}'`).join(', ');
+
+/** The same list without 'sent', for a lookup that has already searched the in-flight operations. */
+export const SETTLED_OR_QUEUED_STATE = OPERATION_STATES.filter((s) => s !== 'sent')
+  .map((s) => `'${s}'`)
+  .join(', ');
 
 /** An event appended to the durable outbox (by a commit's appendEvent intent, or by the API store). */
 export const INSERT_EVENT_SQL = 'INSERT INTO event_outbox (type, at, data) VALUES (?, ?, ?)';

@@ -32,7 +32,6 @@ export interface SqliteConnectionSource {
   readonly database: Database.Database;
 }
 
-
 export class SqliteCampaignStore implements CampaignStore {
   readonly #source: SqliteConnectionSource;
   readonly #statements = new Map<string, Database.Statement>();

@@ -33,7 +33,7 @@ import { applyIntent, mapSqliteError, type ApplyContext } from './apply-intent.j
 import { Checkpointer } from './checkpointer.js';
 import { appliedMigrations, migrate, MIGRATIONS, type AppliedMigration, type Migration } from './migrations.js';
 import {
-  ANY_OPERATION_STATE,
+  SETTLED_OR_QUEUED_STATE,
   associationCodec,
   auditCodec,
   credentialCodec,
@@ -359,7 +359,7 @@ export class SqliteStore implements Store, SecurityStore {
     return this.#read(
       () =>
         this.#get(operationCodec, "SELECT * FROM operations WHERE eid = ? AND state = 'sent' AND eim_transaction_id = ?", eid, id) ??
-        this.#get(operationCodec, `SELECT * FROM operations WHERE eid = ? AND state IN (${ANY_OPERATION_STATE}) AND eim_transaction_id = ?`, eid, id),
+        this.#get(operationCodec, `SELECT * FROM operations WHERE eid = ? AND state IN (${SETTLED_OR_QUEUED_STATE}) AND eim_transaction_id = ?`, eid, id),
     );
   }
 
