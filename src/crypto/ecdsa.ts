@@ -24,6 +24,9 @@ export interface VerifyResult {
   readonly encoding: 'raw' | 'der' | 'malformed';
 }
 
+/** A verifier that may run elsewhere (a CryptoPool worker) and answers as verifyEcdsa does. */
+export type AsyncVerifier = (key: PublicKeyInput, data: Uint8Array, signature: Uint8Array) => Promise<VerifyResult>;
+
 // ---- r||s <-> DER ----
 
 function derInteger(unsigned: Uint8Array): Uint8Array {

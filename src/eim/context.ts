@@ -3,7 +3,7 @@
  * logger and the event sink. Built once by EimCore; no transport appears here.
  */
 import type { Logger } from 'pino';
-import type { PublicKeyInput, VerifyResult } from '../crypto/ecdsa.js';
+import type { AsyncVerifier } from '../crypto/ecdsa.js';
 import type { Store } from '../store/store.js';
 import type { EuiccKeys } from './euicc-keys.js';
 import type { EimEvent } from './events.js';
@@ -20,5 +20,5 @@ export interface CoreContext {
   /** How many times one package is handed out before its operation fails as undeliverable. */
   readonly maxAttempts: number;
   /** Verifies an eUICC signature: on the crypto pool's workers when one is configured, else here. */
-  readonly verify: (key: PublicKeyInput, data: Uint8Array, signature: Uint8Array) => Promise<VerifyResult>;
+  readonly verify: AsyncVerifier;
 }

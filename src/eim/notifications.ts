@@ -7,7 +7,7 @@
 import { NotificationMetadata, PendingNotification, ProfileInstallationResultData } from '../asn1/rsp.js';
 import { toHex } from '../asn1/hex.js';
 import { type Received, RECEIVED, signedBytes } from '../asn1/schema.js';
-import { type PublicKeyInput, type VerifyResult, verifyEcdsa } from '../crypto/ecdsa.js';
+import type { AsyncVerifier, PublicKeyInput } from '../crypto/ecdsa.js';
 import type { NotificationKind, NotificationRecord } from '../store/records.js';
 
 export interface NotificationFacts {
@@ -68,18 +68,8 @@ function signedPart(n: PendingNotification): { data: Uint8Array; signature: Uint
   return undefined;
 }
 
-/** Verifies the eUICC's signature over the received signed part (false for compact forms). */
-export function verifyNotification(n: PendingNotification, euiccKey: PublicKeyInput): boolean {
-  const part = signedPart(n);
-  return part !== undefined && verifyEcdsa(euiccKey, part.data, part.signature).valid;
-}
-
-/** The same check, with the signature verified by `verify` (e.g. on a CryptoPool worker thread). */
-export async function verifyNotificationWith(
-  verify: (key: PublicKeyInput, data: Uint8Array, signature: Uint8Array) => Promise<VerifyResult>,
-  n: PendingNotification,
-  euiccKey: PublicKeyInput,
-): Promise<boolean> {
+/** Verifies the eUICC's signature over the received signed part with `verify` (the core's; false for compact forms). */
+export async function verifyNotificationWith(verify: AsyncVerifier, n: PendingNotification, euiccKey: PublicKeyInput): Promise<boolean> {
   const part = signedPart(n);
   return part !== undefined && (await verify(euiccKey, part.data, part.signature)).valid;
 }

@@ -8,7 +8,7 @@ import type { EuiccPackageErrorDataSigned, EuiccPackageResult, EuiccPackageResul
 import { EuiccPackageErrorDataSigned as ErrorDataCodec, EuiccPackageResultDataSigned as ResultDataCodec } from '../asn1/euicc-package.js';
 import { bytesEqual, toHex } from '../asn1/hex.js';
 import { signedBytes } from '../asn1/schema.js';
-import type { PublicKeyInput, VerifyResult } from '../crypto/ecdsa.js';
+import type { AsyncVerifier, PublicKeyInput, VerifyResult } from '../crypto/ecdsa.js';
 import { ResultRejectedError } from './errors.js';
 import { signatureInput } from './package-signing.js';
 
@@ -60,7 +60,7 @@ function checked(parts: ReturnType<typeof signedParts>, verdict: VerifyResult, e
 
 /** Verifies a signed result with `verify` (the core's: a CryptoPool worker, or this thread) and checks its echoes. */
 export async function verifyEuiccPackageResultWith(
-  verify: (key: PublicKeyInput, data: Uint8Array, signature: Uint8Array) => Promise<VerifyResult>,
+  verify: AsyncVerifier,
   result: EuiccPackageResult,
   expected: ExpectedResult,
   euiccKey: PublicKeyInput,

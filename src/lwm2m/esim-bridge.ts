@@ -268,14 +268,19 @@ export class EsimBridge extends EventEmitter {
     if (typeof v === 'number') device.state = v;
   }
 
+  /** State the device reported itself (a notification or a Send): trusted while fresh, and it may unblock a write. */
+  #stateReported(eid: string, nodes: readonly Lwm2mNode[]): void {
+    const device = this.#device(eid);
+    this.#takeState(device, nodes);
+    device.stateReportedAt = this.#clock.now();
+    this.#kick(eid);
+  }
+
   #onNotification(n: NotificationEvent): void {
     const eid = this.#eidByEndpoint.get(n.endpoint);
     if (eid === undefined) return;
     if (n.path === PATH_STATE) {
-      const device = this.#device(eid);
-      this.#takeState(device, n.nodes);
-      device.stateReportedAt = this.#clock.now();
-      this.#kick(eid);
+      this.#stateReported(eid, n.nodes);
     } else if (n.path === PATH_IPA_MESSAGE && n.payload.length > 0) {
       const value = n.nodes.find((x) => x.path === PATH_IPA_MESSAGE)?.value;
       const message = value instanceof Uint8Array ? value : n.payload;
@@ -288,10 +293,7 @@ export class EsimBridge extends EventEmitter {
     for (const node of s.nodes) {
       if (node.path === PATH_IPA_MESSAGE && node.value instanceof Uint8Array && node.value.length > 0) this.#inbound(s.endpoint, node.value, false);
       else if (node.path === PATH_STATE && eid !== undefined) {
-        const device = this.#device(eid);
-        this.#takeState(device, [node]);
-        device.stateReportedAt = this.#clock.now();
-        this.#kick(eid);
+        this.#stateReported(eid, [node]);
       }
     }
   }

@@ -181,7 +181,7 @@ export class Fleet {
     const s = o.schedule;
     if (s.kind === 'always-on') {
       // No window to close (awakeWindow is Infinity): only the Update rhythm, counted from the Register.
-      this.timer.after(s.updateEveryMs, () => void this.#refresh(slot));
+      this.timer.after(wakeInterval(s, this.#random), () => void this.#refresh(slot));
       return;
     }
     // The first window after Register; then the device's own rhythm, phase-shifted at random.
@@ -264,7 +264,7 @@ export class Fleet {
       this.#error(slot, `update: ${(e as Error).message}`);
     }
     if (this.#stopped) return;
-    this.timer.after(Math.max(0, started + s.updateEveryMs - Date.now()), () => void this.#refresh(slot));
+    this.timer.after(Math.max(0, started + wakeInterval(s, this.#random) - Date.now()), () => void this.#refresh(slot));
   }
 
   #setAwake(slot: Slot, awake: boolean): void {

@@ -6,8 +6,8 @@
  * writer tells the worker to checkpoint CHECKPOINT_DELAY_MS after the first commit that finds no notice
  * pending, so every commit is followed by a checkpoint and a burst of commits by one message and one checkpoint.
  * The writer keeps a large automatic checkpoint as a safety net, so the WAL stays bounded even if this worker
- * falls behind or dies. The worker is plain JavaScript run with `eval`, so it
- * loads the same under tsx and from the build; better-sqlite3 is resolved from here and passed to it.
+ * falls behind or dies. The worker is plain JavaScript run with `eval`, so it loads the same under tsx and from
+ * the build; better-sqlite3 is resolved from here and passed to it.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';

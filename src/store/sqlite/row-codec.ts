@@ -194,12 +194,14 @@ export const credentialCodec = codec<DeviceCredentialRecord>('device_credentials
  * Every operation state, as an SQL list: `state IN (…)` with all of them lets SQLite seek the index
  * (eid, state, eim_transaction_id) once per state instead of scanning all of an eUICC's operations.
  */
-export const ANY_OPERATION_STATE = OPERATION_STATES.map((s) => `'${s}'`).join(', ');
+export const ANY_OPERATION_STATE = sqlList(OPERATION_STATES);
 
 /** The same list without 'sent', for a lookup that has already searched the in-flight operations. */
-export const SETTLED_OR_QUEUED_STATE = OPERATION_STATES.filter((s) => s !== 'sent')
-  .map((s) => `'${s}'`)
-  .join(', ');
+export const SETTLED_OR_QUEUED_STATE = sqlList(OPERATION_STATES.filter((s) => s !== 'sent'));
+
+function sqlList(states: readonly string[]): string {
+  return states.map((s) => `'${s}'`).join(', ');
+}
 
 /** An event appended to the durable outbox (by a commit's appendEvent intent, or by the API store). */
 export const INSERT_EVENT_SQL = 'INSERT INTO event_outbox (type, at, data) VALUES (?, ?, ?)';

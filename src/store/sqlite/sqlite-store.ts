@@ -257,12 +257,8 @@ export class SqliteStore implements Store, SecurityStore {
   }
 
   getEuiccSummary(eid: string): Promise<EuiccSummary | undefined> {
-    return this.#read(() => {
-      const row = this.#stmt('SELECT eid, created_at, euicc_certificate, eum_certificate, resync FROM euiccs WHERE eid = ?').get(eid) as Row | undefined;
-      if (row === undefined) return undefined;
-      const { eid: id, createdAt, euiccCertificate, eumCertificate, resync } = euiccCodec.fromRow(row);
-      return { eid: id, createdAt, ...(euiccCertificate !== undefined ? { euiccCertificate } : {}), ...(eumCertificate !== undefined ? { eumCertificate } : {}), ...(resync !== undefined ? { resync } : {}) };
-    });
+    // The row holds only the summary's columns, so the codec decodes only those fields.
+    return this.#read(() => this.#get(euiccCodec, 'SELECT eid, created_at, euicc_certificate, eum_certificate, resync FROM euiccs WHERE eid = ?', eid) as EuiccSummary | undefined);
   }
 
   listEuiccs(filter: EuiccFilter = {}): Promise<Page<EuiccRecord>> {
